@@ -1,0 +1,1 @@
+"""Reading corpora into examples and batching them."""
