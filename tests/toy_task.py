@@ -7,6 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from simple_ntc.data.batching import BucketBatchSampler
+from simple_ntc.data.dataset import bucketed_loader
 from simple_ntc.engine import StepOutput
 
 VOCAB = 20
@@ -59,5 +60,4 @@ def metrics() -> dict:
 
 def loader(dataset: ToyDataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
     sampler = BucketBatchSampler(dataset.lengths, batch_size, shuffle=shuffle, seed=seed, bucket_batches=3)
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
-                      generator=torch.Generator().manual_seed(seed))
+    return bucketed_loader(dataset, sampler, collate, seed)

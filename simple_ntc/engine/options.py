@@ -92,6 +92,9 @@ class EngineOptions:
             raise UserError(f"--scheduler must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
         if self.verbose not in (0, 1, 2):
             raise UserError(f"--verbose must be 0, 1 or 2, got {self.verbose}")
+        from .optim import optimizer_class
+
+        optimizer_class(self.optimizer)  # unknown names fail here, before any data is read
         if self.valid_mode not in (None, "min", "max"):
             raise UserError(f"--valid_mode must be min or max, got {self.valid_mode!r}")
 

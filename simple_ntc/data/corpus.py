@@ -1,0 +1,179 @@
+"""Reading labeled corpora into examples, with ``file:line`` errors for malformed rows.
+
+Formats:
+
+* simple-ntc's headerless TSV: ``label<TAB>text`` (or ``label<TAB>text_a<TAB>text_b`` for pairs);
+* a headered TSV/CSV whose columns are chosen by name (``--text_col document --label_col label``);
+  CSV (by extension) is read with RFC-4180 quoting, TSV is split on tabs without quoting;
+* multi-label: several 0/1 columns of a headered file (every column but the text columns unless
+  ``label_cols`` names them), or one label column holding comma-separated label names.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+
+TRUE_VALUES = {"1", "1.0", "true", "yes", "y"}
+FALSE_VALUES = {"0", "0.0", "false", "no", "n", ""}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labeled text; ``labels`` holds one name (single-label) or the names that are on (multi-label)."""
+
+    text: str
+    labels: tuple[str, ...]
+    text_pair: str | None = None
+    line: int = 0  # 1-based line of the row in its file
+
+    @property
+    def label(self) -> str:
+        return self.labels[0]
+
+
+@dataclass
+class CorpusFormat:
+    """Where texts and labels are in a file (see the module docstring)."""
+
+    text_col: str | None = None
+    label_col: str | None = None
+    text_pair_col: str | None = None
+    label_cols: list[str] | None = None
+    multi_label: bool = False
+    delimiter: str | None = None  # None: ',' for .csv files, tab otherwise
+
+    @property
+    def headered(self) -> bool:
+        return self.text_col is not None
+
+    def delimiter_for(self, path: Path) -> str:
+        if self.delimiter:
+            return "\t" if self.delimiter in ("tab", "\\t") else self.delimiter
+        return "," if path.suffix.lower() == ".csv" else "\t"
+
+
+@dataclass
+class Corpus:
+    examples: list[Example]
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) of skipped rows
+    label_names: list[str] | None = None  # multi-label 0/1 columns, in file order
+
+
+class BadRow(ValueError):
+    """A row that cannot become an example; its message says why."""
+
+
+def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line, fields)`` of every non-blank row; CSV honours quoting, TSV splits on tabs."""
+    try:
+        handle = open(path, encoding="utf-8", newline="" if delimiter != "\t" else None)
+    except FileNotFoundError:
+        raise UserError(f"file not found: {path}") from None
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    with handle:
+        try:
+            if delimiter == "\t":
+                for number, line in enumerate(handle, start=1):
+                    line = line.rstrip("\r\n")
+                    if line.strip():
+                        yield number, line.split("\t")
+            else:
+                reader = csv.reader(handle, delimiter=delimiter)
+                start = 1
+                for fields in reader:
+                    if any(f.strip() for f in fields):
+                        yield start, fields
+                    start = reader.line_num + 1
+        except UnicodeDecodeError as error:
+            raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        except csv.Error as error:
+            raise UserError(f"{path}: malformed CSV: {error}") from None
+
+
+def _flag(value: str, column: str) -> bool:
+    key = value.strip().lower()
+    if key in TRUE_VALUES:
+        return True
+    if key in FALSE_VALUES:
+        return False
+    raise BadRow(f"label column {column!r} must be 0/1, got {value!r}")
+
+
+def _split_labels(value: str) -> tuple[str, ...]:
+    return tuple(sorted({name.strip() for name in value.split(",") if name.strip()}))
+
+
+def _headerless(fields: list[str], fmt: CorpusFormat, line: int) -> Example:
+    if len(fields) < 2:
+        raise BadRow("expected label<TAB>text, found no tab")
+    label = fields[0].strip()
+    if not label:
+        raise BadRow("empty label")
+    pair = fields[2] if len(fields) > 2 else None
+    if len(fields) > 3:
+        raise BadRow(f"expected at most 3 tab-separated columns (label, text, text_pair), found {len(fields)}")
+    labels = _split_labels(label) if fmt.multi_label else (label,)
+    return Example(fields[1], labels, pair, line)
+
+
+def read_corpus(path: str | Path, fmt: CorpusFormat, skip_bad_lines: bool = False) -> Corpus:
+    """Read ``path`` into examples; a malformed row is a ``file:line`` :class:`UserError` unless skipped."""
+    path = Path(path)
+    rows = _rows(path, fmt.delimiter_for(path))
+    corpus = Corpus([])
+    columns: dict[str, int] = {}
+    if fmt.headered:
+        try:
+            _, header = next(rows)
+        except StopIteration:
+            raise UserError(f"{path}: empty file, expected a header row") from None
+        columns = {name.strip(): i for i, name in enumerate(header)}
+        wanted = [c for c in (fmt.text_col, fmt.text_pair_col, fmt.label_col, *(fmt.label_cols or [])) if c]
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise UserError(f"{path}:1: no column {missing[0]!r} in the header; columns are: {', '.join(columns)}")
+        if fmt.multi_label and not fmt.label_col:
+            text_cols = {fmt.text_col, fmt.text_pair_col}
+            corpus.label_names = fmt.label_cols or [c for c in columns if c not in text_cols]
+            if not corpus.label_names:
+                raise UserError(f"{path}:1: --multi_label found no label columns besides the text")
+        elif not fmt.label_col:
+            raise UserError("--label_col is required with --text_col (or use --multi_label with 0/1 label columns)")
+    for line, fields in rows:
+        try:
+            if not fmt.headered:
+                example = _headerless(fields, fmt, line)
+            else:
+                if len(fields) < len(columns):
+                    raise BadRow(f"expected {len(columns)} columns as in the header, found {len(fields)}")
+                text = fields[columns[fmt.text_col]]
+                pair = fields[columns[fmt.text_pair_col]] if fmt.text_pair_col else None
+                if corpus.label_names is not None:
+                    labels = tuple(c for c in corpus.label_names if _flag(fields[columns[c]], c))
+                else:
+                    value = fields[columns[fmt.label_col]].strip()
+                    if not value and not fmt.multi_label:
+                        raise BadRow(f"empty label in column {fmt.label_col!r}")
+                    labels = _split_labels(value) if fmt.multi_label else (value,)
+                example = Example(text, labels, pair, line)
+        except BadRow as error:
+            if not skip_bad_lines:
+                raise UserError(f"{path}:{line}: {error} (--skip_bad_lines skips such rows)") from None
+            corpus.bad_lines.append((line, str(error)))
+            continue
+        corpus.examples.append(example)
+    if not corpus.examples:
+        raise UserError(f"{path}: no examples found")
+    return corpus
+
+
+def read_texts(stream: io.TextIOBase) -> Iterator[str]:
+    """Lines of ``stream`` without their line ending (for classify.py, lazily)."""
+    for line in stream:
+        yield line.rstrip("\r\n")

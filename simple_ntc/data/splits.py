@@ -1,0 +1,78 @@
+"""Train/valid/test examples from files or seeded random hold-outs, and label indexing."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..errors import UserError
+from .corpus import Corpus, CorpusFormat, Example, read_corpus
+
+
+@dataclass
+class DataSplits:
+    train: list[Example]
+    valid: list[Example]
+    test: list[Example]
+    labels: list[str]  # sorted label names of the training file (multi-label: its 0/1 columns if any)
+    files: dict[str, str]  # split name -> file it came from, for error messages
+
+
+def hold_out(examples: list[Example], ratios: Sequence[float], seed: int) -> list[list[Example]]:
+    """Split off ``ratios`` fractions (seeded); returns ``[rest, *held_out]`` each in file order."""
+    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(seed)).tolist()
+    parts, start = [], 0
+    for ratio in ratios:
+        size = round(len(examples) * ratio)
+        parts.append(sorted(order[start:start + size]))
+        start += size
+    rest = sorted(order[start:])
+    return [[examples[i] for i in part] for part in [rest, *parts]]
+
+
+def _report_bad_lines(path: Path, corpus: Corpus, log: Callable[[str], None]) -> None:
+    if corpus.bad_lines:
+        line, reason = corpus.bad_lines[0]
+        log(f"Skipped {len(corpus.bad_lines)} malformed row(s) of {path} (first: line {line}: {reason})")
+
+
+def load_splits(
+    train_fn: str,
+    fmt: CorpusFormat,
+    valid_fn: str | None = None,
+    test_fn: str | None = None,
+    valid_ratio: float = 0.2,
+    test_ratio: float = 0.0,
+    seed: int = 42,
+    skip_bad_lines: bool = False,
+    log: Callable[[str], None] = print,
+) -> DataSplits:
+    """Read the corpora; hold out valid/test rows of the training file when no file is given for them."""
+    corpus = read_corpus(train_fn, fmt, skip_bad_lines)
+    _report_bad_lines(Path(train_fn), corpus, log)
+    examples = corpus.examples
+    labels = corpus.label_names or sorted({label for e in examples for label in e.labels})
+    ratios = [valid_ratio if not valid_fn else 0.0, test_ratio if not test_fn else 0.0]
+    train, valid, test = hold_out(examples, ratios, seed)
+    files = {"train": str(train_fn), "valid": str(valid_fn or train_fn), "test": str(test_fn or train_fn)}
+    for name, path in (("valid", valid_fn), ("test", test_fn)):
+        if path:
+            other = read_corpus(path, fmt, skip_bad_lines)
+            _report_bad_lines(Path(path), other, log)
+            if corpus.label_names is not None and other.label_names != corpus.label_names:
+                raise UserError(f"{path}:1: label columns differ from {train_fn}")
+            for example in other.examples:
+                unknown = [label for label in example.labels if label not in labels]
+                if unknown:
+                    raise UserError(f"{path}:{example.line}: label {unknown[0]!r} does not occur in {train_fn}")
+            if name == "valid":
+                valid = other.examples
+            else:
+                test = other.examples
+    if not train:
+        raise UserError(f"{train_fn}: no training rows left after holding out validation/test rows")
+    if not valid:
+        raise UserError("no validation rows: give --valid_fn or a --valid_ratio that leaves at least one row")
+    return DataSplits(train, valid, test, labels, files)

@@ -1,0 +1,58 @@
+"""The saved model file: one ``torch.save``d dict of state_dicts and plain types, written atomically.
+
+``torch.load(path, weights_only=True)`` reads it. ``format``/``version`` let classify.py refuse a
+file from another program or an incompatible version with a one-line error.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import UserError
+
+FORMAT = "simple-ntc-classifier"
+VERSION = 1
+
+
+def atomic_write(path: str | Path, write: Any, mode: str = "wb") -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, then rename it over ``path``.
+
+    A crash leaves the previous file intact, never a partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model_file(path: str | Path, payload: dict[str, Any]) -> None:
+    atomic_write(path, lambda handle: torch.save({"format": FORMAT, "version": VERSION, **payload}, handle))
+
+
+def load_model_file(path: str | Path) -> dict[str, Any]:
+    """Read and check a model file; every failure is a one-line :class:`UserError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"model file not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"cannot read model file {path}: not a simple-ntc model file or damaged ({reason})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError(f"{path} is not a simple-ntc classifier model file")
+    if data.get("version") != VERSION:
+        raise UserError(f"{path} was written by a different simple-ntc version (model format v{data.get('version')}); "
+                        f"this version reads format v{VERSION}: retrain the model or use the matching version")
+    return data
