@@ -1,0 +1,110 @@
+"""Texts (and sentence pairs) -> token ids with a fast tokenizer -> length-bucketed, per-batch padded batches.
+
+A batch is ``{"inputs": {input_ids, attention_mask[, token_type_ids]}, "index": ..., "labels": ...}``:
+``inputs`` go straight into the model's ``forward``; ``labels`` are class indices, or multi-hot rows
+for multi-label. Each batch is padded to its own longest sequence, never to ``max_length``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from ..data.batching import BucketBatchSampler
+from ..data.corpus import Example
+from ..data.dataset import bucketed_loader
+
+Features = dict[str, list[int]]
+
+
+class PairEncoder:
+    """Encode texts, or pairs as ``[CLS] a [SEP] b [SEP]``, truncated to ``max_length`` tokens in all."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_length: int, input_names: Sequence[str]) -> None:
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.with_token_types = "token_type_ids" in input_names
+
+    def __call__(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> list[Features]:
+        encoded = self.tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=True,
+                                 max_length=self.max_length, return_attention_mask=False,
+                                 return_token_type_ids=self.with_token_types)
+        names = ["input_ids", "token_type_ids"] if self.with_token_types else ["input_ids"]
+        return [{name: encoded[name][i] for name in names} for i in range(len(texts))]
+
+
+def example_targets(examples: Sequence[Example], labels: Sequence[str], multi_label: bool) -> list[Any]:
+    """Class indices, or multi-hot rows of 0.0/1.0 over ``labels`` for multi-label."""
+    index = {label: i for i, label in enumerate(labels)}
+    if not multi_label:
+        return [index[e.label] for e in examples]
+    rows = []
+    for e in examples:
+        row = [0.0] * len(labels)
+        for label in e.labels:
+            row[index[label]] = 1.0
+        rows.append(row)
+    return rows
+
+
+def example_pairs(examples: Sequence[Example], pair: bool) -> list[str] | None:
+    return [e.text_pair or "" for e in examples] if pair else None
+
+
+class FeatureDataset(Dataset):
+    """Encoded examples with optional targets; ``lengths`` drive the bucketing."""
+
+    def __init__(self, features: list[Features], targets: Sequence[Any] | None = None) -> None:
+        self.features = features
+        self.targets = targets
+        self.lengths = [len(f["input_ids"]) for f in features]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> tuple[int, Features, Any]:
+        return index, self.features[index], None if self.targets is None else self.targets[index]
+
+
+class PadToLongest:
+    """Collate encoded examples, padding each batch to its longest sequence on the tokenizer's side."""
+
+    def __init__(self, pad_id: int, padding_side: str = "right") -> None:
+        self.pad_id = pad_id
+        self.left = padding_side == "left"
+
+    def _pad(self, rows: list[list[int]], width: int, value: int) -> torch.Tensor:
+        out = torch.full((len(rows), width), value, dtype=torch.long)
+        for i, row in enumerate(rows):
+            if self.left:
+                out[i, width - len(row):] = torch.as_tensor(row)
+            else:
+                out[i, :len(row)] = torch.as_tensor(row)
+        return out
+
+    def __call__(self, items: list[tuple[int, Features, Any]]) -> dict[str, Any]:
+        width = max(len(f["input_ids"]) for _, f, _ in items)
+        ids = [f["input_ids"] for _, f, _ in items]
+        inputs = {"input_ids": self._pad(ids, width, self.pad_id),  # |input_ids| = (batch_size, width)
+                  "attention_mask": self._pad([[1] * len(row) for row in ids], width, 0)}
+        if "token_type_ids" in items[0][1]:
+            inputs["token_type_ids"] = self._pad([f["token_type_ids"] for _, f, _ in items], width, 0)
+        batch: dict[str, Any] = {"inputs": inputs, "index": torch.tensor([i for i, _, _ in items])}
+        targets = [t for _, _, t in items]
+        if targets[0] is not None:
+            multi_hot = isinstance(targets[0], list)
+            # |labels| = (batch_size,) class indices, or (batch_size, n_labels) multi-hot
+            batch["labels"] = torch.tensor(targets, dtype=torch.float if multi_hot else torch.long)
+        return batch
+
+
+def make_loader(
+    dataset: FeatureDataset, collate: PadToLongest, batch_size: int, shuffle: bool, seed: int = 0,
+    num_workers: int = 0,
+) -> DataLoader:
+    """Length-bucketed batches: shuffled buckets for training, longest first for inference."""
+    sampler = BucketBatchSampler(dataset.lengths, batch_size, shuffle=shuffle, seed=seed)
+    return bucketed_loader(dataset, sampler, collate, seed, num_workers)
