@@ -1,27 +1,106 @@
-"""Score a classifier on labeled examples: each model and, with several, their ensemble."""
+"""Score a classifier on labeled examples: each model and, with several, their ensemble.
+
+:func:`report` prints the summaries of each split and saves a confusion-matrix heatmap next to the
+model file (``models/x.pth`` -> ``models/x.<split>.confusion.png``); multi-label models get a
+per-label TN/FP/FN/TP heatmap instead.
+"""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .data.corpus import Example
-from .metrics import argmax, format_summary, single_label_summary
+from .errors import UserError
+from .metrics import LABEL_COUNT_COLUMNS, argmax, format_summary, multi_label_summary, single_label_summary
 from .models.ensemble import mean_probabilities
 from .predict import Predictor
+
+
+def check_examples(predictor: Predictor, examples: Sequence[Example], source: str) -> None:
+    """Labels the model knows and inputs of its shape (single texts or pairs); ``file:line`` errors otherwise."""
+    known = set(predictor.labels)
+    for example in examples:
+        unknown = [label for label in example.labels if label not in known]
+        if unknown:
+            raise UserError(f"{source}:{example.line}: label {unknown[0]!r} is not a label of the model "
+                            f"({', '.join(predictor.labels)})")
+    pair = getattr(predictor, "pair", False)
+    if pair and not any(e.text_pair for e in examples):
+        raise UserError(f"{source}: the model classifies sentence pairs, the file has single texts "
+                        "(label<TAB>text_a<TAB>text_b, or --text_pair_col)")
+    if not pair and any(e.text_pair for e in examples):
+        raise UserError(f"{source}: the file has sentence pairs but the model classifies single texts")
+
+
+def multi_hot(examples: Sequence[Example], labels: Sequence[str]) -> np.ndarray:
+    index = {label: i for i, label in enumerate(labels)}
+    rows = np.zeros((len(examples), len(labels)), dtype=int)
+    for row, example in enumerate(examples):
+        rows[row, [index[label] for label in example.labels]] = 1
+    return rows
 
 
 def evaluate(predictor: Predictor, examples: Sequence[Example], models: Sequence[str] | None = None) -> dict[str, Any]:
     """``{model_name: summary}`` plus ``ensemble`` when more than one model is scored."""
     names = list(models or predictor.model_names)
-    index = {label: i for i, label in enumerate(predictor.labels)}
-    y_true = [index[e.label] for e in examples]
     texts = [e.text for e in examples]
-    pairs = [e.text_pair or "" for e in examples] if any(e.text_pair for e in examples) else None
+    pairs = [e.text_pair or "" for e in examples] if getattr(predictor, "pair", False) else None
     probs = predictor.probabilities(texts, pairs, names)
     if len(names) > 1:
         probs["ensemble"] = mean_probabilities(list(probs.values()))
+    if predictor.multi_label:
+        y_true = multi_hot(examples, predictor.labels)
+        thresholds = np.asarray(predictor.thresholds)
+        return {name: multi_label_summary(y_true, np.asarray(p) >= thresholds, predictor.labels)
+                for name, p in probs.items()}
+    index = {label: i for i, label in enumerate(predictor.labels)}
+    y_true = [index[e.label] for e in examples]
     return {name: single_label_summary(y_true, argmax(p), predictor.labels) for name, p in probs.items()}
 
 
 def format_evaluation(split: str, summaries: dict[str, Any], labels: Sequence[str]) -> str:
     return "\n\n".join(format_summary(f"{split} / {name}", summary, labels) for name, summary in summaries.items())
+
+
+def heatmap_path(model_fn: str | Path, split: str) -> Path:
+    model_fn = Path(model_fn)
+    return model_fn.with_name(f"{model_fn.stem}.{split}.confusion.png")
+
+
+def save_confusion_heatmap(path: Path, summary: Mapping[str, Any], labels: Sequence[str], title: str) -> bool:
+    """Write the heatmap of one summary; returns whether label names (not indices) are on its axes."""
+    from .plots import save_heatmap
+
+    if "confusion_matrix" in summary:
+        return save_heatmap(path, summary["confusion_matrix"], labels, labels, title)
+    return save_heatmap(path, summary["label_counts"], labels, LABEL_COUNT_COLUMNS, title, xlabel="", ylabel="label")
+
+
+def report(
+    predictor: Predictor,
+    splits: Mapping[str, Sequence[Example]],
+    model_fn: str | Path,
+    log: Callable[[str], None] = print,
+    models: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Evaluate every non-empty split, print its summaries and save the heatmap of the ensemble (or sole model)."""
+    results = {}
+    for split, examples in splits.items():
+        if not examples:
+            continue
+        results[split] = evaluate(predictor, examples, models)
+        log("\n" + format_evaluation(split, results[split], predictor.labels))
+        name = "ensemble" if "ensemble" in results[split] else next(iter(results[split]))
+        path = heatmap_path(model_fn, split)
+        try:
+            named = save_confusion_heatmap(path, results[split][name], predictor.labels, f"{split} / {name}")
+        except OSError as error:
+            log(f"warning: cannot write the confusion heatmap {path}: {error.strerror or error}")
+            continue
+        key = "" if named else " (no font for the label names; axes show indices: " + ", ".join(
+            f"{i}={label}" for i, label in enumerate(predictor.labels)) + ")"
+        log(f"Confusion heatmap of {split} / {name}: {path}{key}")
+    return results
