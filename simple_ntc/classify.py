@@ -3,7 +3,10 @@
 Lines are read ``batch_size * read_ahead`` at a time, predicted in length-sorted batches and printed
 before the next chunk is read, so output starts early and memory stays flat for any input size.
 An empty (or whitespace-only) line prints an empty label field (``<TAB>`` and the line), so output
-line N always answers input line N.
+line N always answers input line N. Sentence-pair models read ``text_a<TAB>text_b`` lines; multi-label
+models print every label at or above its threshold, comma-separated (as train.py reads label fields).
+
+``--eval_fn labeled.tsv`` scores a labeled file instead (the training report, no training).
 """
 from __future__ import annotations
 
@@ -26,7 +29,11 @@ def build_parser() -> ArgumentParser:
         description="Classify each line of stdin with a model from train.py.\n\n"
         "  cat lines.txt | python classify.py --model_fn models/nsmc.pth --top_k 2\n\n"
         "Prints one line per input line, in input order: the top-k labels (space-separated), a tab, the input\n"
-        "line. Empty input lines print an empty label field. Sentence-pair models read 'text_a<TAB>text_b' lines.",
+        "line. Empty input lines print an empty label field. Sentence-pair models read 'text_a<TAB>text_b' lines.\n"
+        "Multi-label models print all labels at or above their thresholds, comma-separated.\n\n"
+        "  python classify.py --model_fn models/nsmc.pth --eval_fn labeled.tsv [--text_col document --label_col label]\n\n"
+        "scores a labeled file (accuracy, F1, per-class report, confusion matrix and its PNG heatmap next to the\n"
+        "model) without training; its format flags are train.py's.",
     )
     parser.add_argument("--model_fn", help="model file written by train.py")
     parser.add_argument("--top_k", type=int, help="print the K most probable labels, most probable first")
@@ -38,6 +45,18 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--output_probs", action=argparse.BooleanOptionalAction,
                         help="add a column with the probabilities of the printed labels: labels<TAB>probs<TAB>text")
     parser.add_argument("--gpu_id", type=int, help="CUDA device index, -1 for CPU")
+    parser.add_argument("--threshold", type=float, help="multi-label: one probability threshold for every label "
+                        "(empty: the thresholds saved with the model, 0.5 unless tuned)")
+    evaluation = parser.add_argument_group("scoring a labeled file (--eval_fn)")
+    evaluation.add_argument("--eval_fn", help="labeled corpus to score instead of classifying stdin")
+    evaluation.add_argument("--text_col", help="text column of a headered file (empty: headerless label<TAB>text)")
+    evaluation.add_argument("--label_col", help="label column of a headered file")
+    evaluation.add_argument("--text_pair_col", help="second text column of a headered sentence-pair file")
+    evaluation.add_argument("--label_cols", nargs="+", help="multi-label: the 0/1 label columns "
+                            "(empty: every column but the text columns)")
+    evaluation.add_argument("--delimiter", help="column delimiter: 'tab' or a character (empty: ',' for .csv, else tab)")
+    evaluation.add_argument("--skip_bad_lines", action=argparse.BooleanOptionalAction,
+                            help="skip (and count) malformed rows instead of stopping at the first one")
     return parser
 
 
@@ -87,9 +106,11 @@ def format_rows(
         for row, p in zip(texts, probs):
             if predictor.multi_label:
                 order = [i for i in p.argsort(descending=True).tolist() if p[i] >= predictor.thresholds[i]]
+                names = ",".join(predictor.labels[i] for i in order)  # label names may hold spaces
             else:
                 order = torch.topk(p, top_k).indices.tolist()
-            fields[row] = (" ".join(predictor.labels[i] for i in order), " ".join(f"{p[i]:.4f}" for i in order))
+                names = " ".join(predictor.labels[i] for i in order)
+            fields[row] = (names, " ".join(f"{p[i]:.4f}" for i in order))
     if output_probs:
         return [f"{labels}\t{probs}\t{line}" for (labels, probs), line in zip(fields, lines)]
     return [f"{labels}\t{line}" for (labels, _), line in zip(fields, lines)]
@@ -108,6 +129,26 @@ def classify_stream(
     return count
 
 
+def evaluate_file(args: argparse.Namespace, predictor: Predictor, models: Sequence[str]) -> None:
+    """Print the training report for ``--eval_fn`` and save its confusion heatmap next to the model."""
+    from .data.corpus import CorpusFormat, read_corpus
+    from .evaluate import check_examples, report
+
+    if args.text_col is None and (args.label_col or args.text_pair_col or args.label_cols):
+        raise UserError("--label_col/--text_pair_col/--label_cols need --text_col (a headered file)")
+    fmt = CorpusFormat(args.text_col, args.label_col, args.text_pair_col, args.label_cols, predictor.multi_label,
+                       args.delimiter)
+    corpus = read_corpus(args.eval_fn, fmt, args.skip_bad_lines)
+    if corpus.bad_lines:
+        line, reason = corpus.bad_lines[0]
+        print(f"Skipped {len(corpus.bad_lines)} malformed row(s) of {args.eval_fn} (first: line {line}: {reason})")
+    if corpus.label_names is not None and sorted(corpus.label_names) != sorted(predictor.labels):
+        raise UserError(f"{args.eval_fn}:1: label columns ({', '.join(corpus.label_names)}) differ from the "
+                        f"model's labels ({', '.join(predictor.labels)}); name them with --label_cols")
+    check_examples(predictor, corpus.examples, args.eval_fn)
+    report(predictor, {Path(args.eval_fn).stem: corpus.examples}, args.model_fn, models=models)
+
+
 def main(argv: Sequence[str], config_dir: Path) -> int:
     args = parse_args(build_parser(), config_dir / "classify.yaml", argv, required=["model_fn"])
     for flag in ("batch_size", "read_ahead", "top_k"):
@@ -116,11 +157,22 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
     if args.gpu_id >= 0 and not torch.cuda.is_available():
         raise UserError(f"--gpu_id {args.gpu_id} asks for a GPU but CUDA is not available; use --gpu_id -1")
     device = torch.device("cpu") if args.gpu_id < 0 else torch.device(f"cuda:{args.gpu_id}")
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        raise UserError(f"--threshold must be in (0, 1), got {args.threshold}")
+    if args.eval_fn and not Path(args.eval_fn).is_file():
+        raise UserError(f"--eval_fn: file not found: {args.eval_fn}")
     predictor = load_predictor(args.model_fn, device, args.batch_size)
-    if args.top_k > len(predictor.labels):
-        raise UserError(f"--top_k {args.top_k} exceeds the {len(predictor.labels)} labels of the model")
+    if args.threshold is not None:
+        if not predictor.multi_label:
+            raise UserError("--threshold applies to multi-label models; this model predicts one label per text")
+        predictor.thresholds = [args.threshold] * len(predictor.labels)
     drop = [name for name, flag in (("rnn", args.drop_rnn), ("cnn", args.drop_cnn)) if flag]
     models = chosen_models(predictor, drop)
+    if args.eval_fn:
+        evaluate_file(args, predictor, models)
+        return 0
+    if args.top_k > len(predictor.labels):
+        raise UserError(f"--top_k {args.top_k} exceeds the {len(predictor.labels)} labels of the model")
     classify_stream(predictor, sys.stdin.buffer, sys.stdout, models, args.top_k, args.batch_size, args.read_ahead,
                     args.output_probs)
     return 0

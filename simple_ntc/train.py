@@ -19,12 +19,20 @@ from .data.tokenization import TOKENIZERS, TextTokenizer
 from .engine import EngineOptions, add_engine_arguments, fit, is_main_process, launch, read_resume_meta, seed_everything
 from .engine.distributed import resolve_device
 from .errors import UserError
-from .evaluate import evaluate, format_evaluation
+from .evaluate import report as report_splits
 from .model_file import save_model_file
 from .models import build_model
-from .predict import RNNCNNClassifier
+from .predict import Predictor, RNNCNNClassifier
 
 ARCHITECTURES = ("rnn", "cnn")
+# Values of flags left empty (null in the YAML config): RNN/CNN from scratch vs. fine-tuning a pretrained
+# transformer (--bert, after simple-ntc's finetune_plm_native.py; max_grad_norm 1.0 as HF's Trainer).
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rnn_cnn": {"lr": 1e-3, "scheduler": "none", "optimizer": "adam", "weight_decay": 0.0, "warmup_ratio": 0.0,
+                "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0},
+    "bert": {"lr": 5e-5, "scheduler": "linear", "optimizer": "adamw", "weight_decay": 0.01, "warmup_ratio": 0.2,
+             "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0},
+}
 
 
 def build_parser() -> ArgumentParser:
@@ -32,8 +40,11 @@ def build_parser() -> ArgumentParser:
         prog="train.py",
         description="Train text classifiers (RNN, CNN, their ensemble) with PyTorch-Ignite.\n\n"
         "  python train.py --model_fn models/nsmc.pth --train_fn train.tsv --rnn --cnn\n\n"
-        "Corpora are headerless 'label<TAB>text' TSV files, or headered TSV/CSV files with --text_col and\n"
-        "--label_col. Defaults come from configs/classification.yaml; --config overrides them; flags override both.",
+        "  python train.py --model_fn models/nli.pth --train_fn pairs.tsv --bert --pretrained_model_name DIR_OR_NAME\n\n"
+        "Corpora are headerless 'label<TAB>text' (or 'label<TAB>text_a<TAB>text_b') TSV files, or headered\n"
+        "TSV/CSV files with --text_col and --label_col (--text_pair_col, --multi_label, --label_cols).\n"
+        "Defaults come from configs/classification.yaml; --config overrides them; flags override both.\n"
+        "Flags marked 'empty: model default' take the RNN/CNN or the --bert value listed in their help.",
     )
     parser.add_argument("--task", choices=("classification", "summarization"),
                         help="classification (this help) or summarization (see --task summarization --help)")
@@ -78,8 +89,34 @@ def build_parser() -> ArgumentParser:
                         help="batch normalization after each CNN convolution")
     models.add_argument("--window_sizes", type=int, nargs="+", help="CNN window sizes")
     models.add_argument("--n_filters", type=int, nargs="+", help="number of CNN filters per window size")
+
+    plm = parser.add_argument_group("pretrained transformers (--bert)")
+    plm.add_argument("--pretrained_model_name", metavar="NAME_OR_LOCAL_DIR",
+                     help="an AutoModelForSequenceClassification with a fast tokenizer: a directory written by "
+                     "save_pretrained, or a hub name (e.g. beomi/kcbert-base) where the hub is reachable")
+    plm.add_argument("--threshold", type=float,
+                     help="multi-label: probability at or above which a label is predicted (every label)")
+    plm.add_argument("--tune_thresholds", action=argparse.BooleanOptionalAction,
+                     help="multi-label: after training, choose each label's threshold for the best F1 on the "
+                     "validation set (saved with the model; valid scores then are optimistic, test scores are not)")
     add_engine_arguments(parser)
+    _note_model_defaults(parser)
     return parser
+
+
+def _note_model_defaults(parser: argparse.ArgumentParser) -> None:
+    """Say in --help what an empty value of a model-dependent flag becomes."""
+    for action in parser._actions:
+        if action.dest in MODEL_DEFAULTS["bert"]:
+            rnn_cnn, bert = MODEL_DEFAULTS["rnn_cnn"][action.dest], MODEL_DEFAULTS["bert"][action.dest]
+            action.help = f"{action.help} (empty: model default, {rnn_cnn} for RNN/CNN, {bert} with --bert)"
+
+
+def apply_model_defaults(args: argparse.Namespace) -> None:
+    """Fill the flags left empty with the defaults of the chosen kind of model."""
+    for key, value in MODEL_DEFAULTS["bert" if args.bert else "rnn_cnn"].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
 
 
 def check_args(args: argparse.Namespace) -> EngineOptions:
@@ -89,6 +126,8 @@ def check_args(args: argparse.Namespace) -> EngineOptions:
         raise UserError("choose what to train: --rnn, --cnn (both: an ensemble) or --bert")
     if args.bert and (args.rnn or args.cnn):
         raise UserError("--bert trains alone; drop --rnn/--cnn")
+    apply_model_defaults(args)
+    check_plm_args(args)
     for flag in ("train_fn", "valid_fn", "test_fn"):
         path = getattr(args, flag)
         if path and not Path(path).is_file():
@@ -111,6 +150,22 @@ def check_args(args: argparse.Namespace) -> EngineOptions:
     options = EngineOptions.from_namespace(args)
     options.validate()
     return options
+
+
+def check_plm_args(args: argparse.Namespace) -> None:
+    """Flags that only fine-tuning supports, and their values."""
+    if not args.bert:
+        for flag in ("multi_label", "text_pair_col", "tune_thresholds"):
+            if getattr(args, flag):
+                raise UserError(f"--{flag} needs --bert (RNN/CNN models classify single texts into one label)")
+        return
+    if not args.pretrained_model_name:
+        raise UserError("--bert needs --pretrained_model_name NAME_OR_LOCAL_DIR (a save_pretrained directory, "
+                        "or a hub name such as beomi/kcbert-base where the hub is reachable)")
+    if not 0.0 < args.threshold < 1.0:
+        raise UserError(f"--threshold must be in (0, 1), got {args.threshold}")
+    if args.tune_thresholds and not args.multi_label:
+        raise UserError("--tune_thresholds needs --multi_label (single-label models take the most probable label)")
 
 
 def corpus_format(args: argparse.Namespace) -> CorpusFormat:
@@ -165,14 +220,10 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
     return RNNCNNClassifier(tokenizer, labels, models, resolve_device(options.gpu_id), options.batch_size)
 
 
-def report(args: argparse.Namespace, predictor: RNNCNNClassifier, splits: DataSplits) -> dict[str, Any]:
-    """Accuracy, macro-F1 and per-class reports on valid (and test) for each model and the ensemble."""
-    results = {}
-    for split, examples in (("valid", splits.valid), ("test", splits.test)):
-        if examples:
-            results[split] = evaluate(predictor, examples)
-            log(args, "\n" + format_evaluation(split, results[split], predictor.labels))
-    return results
+def report(args: argparse.Namespace, predictor: Predictor, splits: DataSplits) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class reports and confusion heatmaps on valid (and test), per model and ensemble."""
+    return report_splits(predictor, {"valid": splits.valid, "test": splits.test}, args.model_fn,
+                         lambda message: log(args, message))
 
 
 def train_worker(local_rank: int, args: argparse.Namespace) -> None:
@@ -181,12 +232,14 @@ def train_worker(local_rank: int, args: argparse.Namespace) -> None:
     splits = load_splits(args.train_fn, corpus_format(args), args.valid_fn, args.test_fn, args.valid_ratio,
                          args.test_ratio, options.seed, args.skip_bad_lines, lambda m: log(args, m))
     log(args, f"Data: {len(splits.train)} train, {len(splits.valid)} valid, {len(splits.test)} test examples")
+    if not args.bert and any(e.text_pair for e in splits.train):
+        raise UserError(f"{args.train_fn}: sentence pairs (label<TAB>text_a<TAB>text_b) need --bert")
     if args.bert:
         from .plm.train import train_plm  # transformers is imported only for --bert
 
-        train_plm(args, options, splits)
-        return
-    predictor = train_rnn_cnn(args, options, splits)
+        predictor: Predictor = train_plm(args, options, splits)
+    else:
+        predictor = train_rnn_cnn(args, options, splits)
     if not is_main_process():
         return
     results = report(args, predictor, splits)
