@@ -6,6 +6,7 @@ The CLI at the repository root only dispatches here; this module parses the flag
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,8 @@ def model_kwargs(architecture: str, args: argparse.Namespace, vocab_size: int, n
 def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: DataSplits) -> RNNCNNClassifier:
     """Train each chosen architecture through the engine; return them with the shared tokenizer."""
     checkpoint_root = options.resolved_checkpoint_dir(args.model_fn)
+    # one W&B directory for the run of every architecture
+    options = dataclasses.replace(options, wandb_dir=options.wandb_dir or str(checkpoint_root))
     architectures = [name for name in ARCHITECTURES if getattr(args, name)]
     meta = read_resume_meta(checkpoint_root / architectures[0]) if options.resume else None
     if meta:
@@ -159,7 +162,8 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
                                    options.num_workers)
         valid_loader = make_loader(valid_data, tokenizer.pad_id, options.batch_size, False)
         fit(model, train_loader, classification.loss_fn, options, checkpoint_root / name, valid_loader,
-            classification.eval_fn, classification.metrics(), default_lr=1e-3, default_scheduler="none",
+            classification.eval_fn, classification.metrics(), default_lr=1e-3, default_scheduler="linear",
+            default_warmup_ratio=0.05,
             meta={"tokenizer": tokenizer.to_dict(), "labels": labels}, run_name=name, run_config=vars(args))
         models[name] = model
     return RNNCNNClassifier(tokenizer, labels, models, resolve_device(options.gpu_id), options.batch_size)
