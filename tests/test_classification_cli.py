@@ -28,7 +28,7 @@ def train(model_fn, *extra, n_epochs=3):
 @pytest.fixture(scope="module")
 def ensemble_model(tmp_path_factory):
     model_fn = tmp_path_factory.mktemp("model") / "sentiment.pth"
-    train(model_fn, "--rnn", "--cnn", "--test_fn", TEST, "--verbose", 1, "--lr", 0.01)
+    train(model_fn, "--rnn", "--cnn", "--test_fn", TEST, "--verbose", 1, "--lr", 0.01, n_epochs=5)
     return model_fn
 
 
