@@ -206,3 +206,14 @@ def test_offline_wandb_run_holds_loss_lr_and_grad_norm_series(tmp_path, monkeypa
     assert len(history["lr/group_0"]) == 10
     assert len(history["validation/accuracy"]) == 2
     assert history["lr/group_0"][0] != history["lr/group_0"][-1]
+
+
+def test_validation_every_n_iterations(tmp_path):
+    _, result = run_fit(tmp_path, options(n_epochs=2, valid_every=3), ToyDataset(40), ToyDataset(16, seed=1))
+    assert [h["iteration"] for h in result.history] == [3, 6, 9]  # 5 iterations per epoch
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path):
+    model, result = run_fit(tmp_path, options(n_epochs=2, precision="bf16"), ToyDataset(40), ToyDataset(16, seed=1))
+    assert all(math.isfinite(h["train"]["loss"]) for h in result.history)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a bf16 model
