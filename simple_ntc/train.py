@@ -6,6 +6,7 @@ The CLI at the repository root only dispatches here; this module parses the flag
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,10 @@ ARCHITECTURES = ("rnn", "cnn")
 # Values of flags left empty (null in the YAML config): RNN/CNN from scratch vs. fine-tuning a pretrained
 # transformer (--bert, after simple-ntc's finetune_plm_native.py; max_grad_norm 1.0 as HF's Trainer).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "rnn_cnn": {"lr": 1e-3, "scheduler": "none", "optimizer": "adam", "weight_decay": 0.0, "warmup_ratio": 0.0,
-                "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0},
-    "bert": {"lr": 5e-5, "scheduler": "linear", "optimizer": "adamw", "weight_decay": 0.01, "warmup_ratio": 0.2,
-             "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0},
+    "rnn_cnn": {"n_epochs": 8, "lr": 1e-3, "scheduler": "linear", "warmup_ratio": 0.05, "optimizer": "adam",
+                "weight_decay": 0.0, "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0},
+    "bert": {"n_epochs": 5, "lr": 5e-5, "scheduler": "linear", "warmup_ratio": 0.2, "optimizer": "adamw",
+             "weight_decay": 0.01, "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0},
 }
 
 
@@ -109,7 +110,8 @@ def _note_model_defaults(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if action.dest in MODEL_DEFAULTS["bert"]:
             rnn_cnn, bert = MODEL_DEFAULTS["rnn_cnn"][action.dest], MODEL_DEFAULTS["bert"][action.dest]
-            action.help = f"{action.help} (empty: model default, {rnn_cnn} for RNN/CNN, {bert} with --bert)"
+            base = action.help.split("; empty means")[0]
+            action.help = f"{base} (empty: model default, {rnn_cnn} for RNN/CNN, {bert} with --bert)"
 
 
 def apply_model_defaults(args: argparse.Namespace) -> None:
@@ -191,6 +193,8 @@ def model_kwargs(architecture: str, args: argparse.Namespace, vocab_size: int, n
 def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: DataSplits) -> RNNCNNClassifier:
     """Train each chosen architecture through the engine; return them with the shared tokenizer."""
     checkpoint_root = options.resolved_checkpoint_dir(args.model_fn)
+    # one W&B directory for the run of every architecture
+    options = dataclasses.replace(options, wandb_dir=options.wandb_dir or str(checkpoint_root))
     architectures = [name for name in ARCHITECTURES if getattr(args, name)]
     meta = read_resume_meta(checkpoint_root / architectures[0]) if options.resume else None
     if meta:
@@ -214,7 +218,8 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
                                    options.num_workers)
         valid_loader = make_loader(valid_data, tokenizer.pad_id, options.batch_size, False)
         fit(model, train_loader, classification.loss_fn, options, checkpoint_root / name, valid_loader,
-            classification.eval_fn, classification.metrics(), default_lr=1e-3, default_scheduler="none",
+            classification.eval_fn, classification.metrics(), default_lr=1e-3, default_scheduler="linear",
+            default_warmup_ratio=0.05,
             meta={"tokenizer": tokenizer.to_dict(), "labels": labels}, run_name=name, run_config=vars(args))
         models[name] = model
     return RNNCNNClassifier(tokenizer, labels, models, resolve_device(options.gpu_id), options.batch_size)

@@ -28,7 +28,7 @@ def train(model_fn, *extra, n_epochs=3):
 @pytest.fixture(scope="module")
 def ensemble_model(tmp_path_factory):
     model_fn = tmp_path_factory.mktemp("model") / "sentiment.pth"
-    train(model_fn, "--rnn", "--cnn", "--test_fn", TEST, "--verbose", 1, "--lr", 0.01)
+    train(model_fn, "--rnn", "--cnn", "--test_fn", TEST, "--verbose", 1, "--lr", 0.01, n_epochs=5)
     return model_fn
 
 
@@ -134,3 +134,19 @@ def test_classify_streams_output_before_stdin_ends(ensemble_model):
     finally:
         process.kill()
         process.wait()
+
+
+def test_wandb_flag_logs_offline_without_an_account(tmp_path):
+    from tests.wandb_history import read_history, wait_for_exit_record
+
+    model_fn = tmp_path / "wb.pth"
+    env = {"WANDB_API_KEY": "", "HOME": str(tmp_path)}  # no key, no ~/.netrc: never a login prompt
+    result = run_cli("train.py", "--model_fn", model_fn, "--train_fn", TRAIN, "--valid_fn", VALID, *TINY,
+                     "--cnn", "--n_epochs", 1, "--wandb", "--log_every", 1, env=env)
+    assert result.returncode == 0, result.stderr
+    run_files = list((tmp_path / "wb.pth.ckpt" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(run_files) == 1
+    wait_for_exit_record(run_files[0], timeout=5)
+    history = read_history(run_files[0])
+    assert len(history["training/loss"]) == 13  # 400 rows / batch 32, logged every iteration
+    assert {"training/grad_norm", "lr/group_0", "validation/accuracy"} <= set(history)

@@ -27,9 +27,12 @@ def assert_same_models(a: dict, b: dict) -> None:
 
 
 def test_two_epochs_resumed_to_three_equal_three_epochs(tmp_path):
-    full = train(tmp_path / "full.pth", "--n_epochs", 3, "--early_stop", 0)
-    train(tmp_path / "part.pth", "--n_epochs", 2, "--early_stop", 0)
-    resumed = train(tmp_path / "part.pth", "--n_epochs", 3, "--early_stop", 0, "--resume")
+    # A schedule that does not depend on the total length; extending a run re-plans a linear one
+    # (an interrupted run resumes exactly with any schedule: see tests/test_engine.py).
+    schedule = ["--early_stop", 0, "--scheduler", "constant", "--warmup_steps", 3]
+    full = train(tmp_path / "full.pth", "--n_epochs", 3, *schedule)
+    train(tmp_path / "part.pth", "--n_epochs", 2, *schedule)
+    resumed = train(tmp_path / "part.pth", "--n_epochs", 3, "--resume", *schedule)
     assert_same_models(full, resumed)
     assert full["report"] == resumed["report"]
 
@@ -69,3 +72,18 @@ def test_predictions_do_not_depend_on_padding(model):
     alone = model(short, torch.tensor([3]))
     padded = model(batch, torch.tensor([3, 8]))[:1]
     torch.testing.assert_close(alone, padded)
+
+
+def test_resume_skips_a_finished_model_and_finishes_an_interrupted_one(tmp_path):
+    """RNN finished, CNN killed after epoch 1: --resume trains only the CNN's last epoch, exactly."""
+    full = train(tmp_path / "full.pth", "--n_epochs", 2, "--n_saved", 2, "--early_stop", 0)
+    checkpoints = tmp_path / "full.pth.ckpt"
+    (checkpoints / "cnn" / "finished.json").unlink()
+    (checkpoints / "cnn" / "last_checkpoint_2.pt").unlink()
+    result = run_cli("train.py", "--model_fn", tmp_path / "full.pth", *TINY, "--n_epochs", 2, "--n_saved", 2,
+                     "--early_stop", 0, "--resume", "--verbose", 1)
+    assert result.returncode == 0, result.stderr
+    assert "rnn holds a finished run (2 epoch(s)); using its best weights" in result.stdout
+    assert "Resuming from" in result.stdout and "last_checkpoint_1.pt (epoch 1 of 2)" in result.stdout
+    assert result.stdout.count("Epoch 2/2") == 1  # only the CNN trained
+    assert_same_models(full, torch.load(tmp_path / "full.pth", weights_only=True))

@@ -119,10 +119,17 @@ def test_resume_after_an_interruption_keeps_the_linear_schedule(tmp_path):
     opts = options(n_epochs=3, valid_metric="loss")
     full, _ = run_fit(tmp_path / "full", opts, train, valid)
 
-    def crash_after_two_epochs(trainer, _evaluator):
-        trainer.add_event_handler(Events.EPOCH_COMPLETED(once=2), lambda e: e.terminate())
+    class Crash(Exception):
+        pass
 
-    run_fit(tmp_path / "part", opts, train, valid, attach_handlers=crash_after_two_epochs)
+    def crash(_engine):
+        raise Crash()
+
+    def crash_after_two_epochs(trainer, _evaluator):  # runs after the epoch's checkpoint is written
+        trainer.add_event_handler(Events.EPOCH_COMPLETED(once=2), crash)
+
+    with pytest.raises(Crash):
+        run_fit(tmp_path / "part", opts, train, valid, attach_handlers=crash_after_two_epochs)
     resumed, result = run_fit(tmp_path / "part", dataclasses.replace(opts, resume=True), train, valid)
     assert result.resumed_from.name == "last_checkpoint_2.pt"
     assert_same_weights(state(full), state(resumed))
@@ -156,8 +163,18 @@ def test_resume_without_checkpoint_and_past_the_end_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no checkpoint to resume from"):
         run_fit(tmp_path, options(resume=True), ToyDataset(16))
     run_fit(tmp_path, options(n_epochs=2), ToyDataset(16))
+    (tmp_path / "ckpt" / "finished.json").unlink()  # as if killed after its last checkpoint
     with pytest.raises(UserError, match="already trained 2 epoch"):
         run_fit(tmp_path, options(n_epochs=2, resume=True), ToyDataset(16))
+
+
+def test_resuming_a_finished_run_trains_no_more_and_returns_its_best_weights(tmp_path):
+    train, valid = ToyDataset(32), ToyDataset(16, seed=1)
+    finished, result = run_fit(tmp_path, options(n_epochs=2), train, valid)
+    again, resumed = run_fit(tmp_path, options(n_epochs=2, resume=True), train, valid, seed=99)
+    assert_same_weights(state(finished), state(again))
+    assert (resumed.best_score, resumed.best_epoch, resumed.epochs_run) == (result.best_score, result.best_epoch, 2)
+    assert resumed.history == []
 
 
 def test_unknown_valid_metric_is_a_user_error(tmp_path):
@@ -172,7 +189,7 @@ def test_fresh_run_replaces_checkpoints_of_an_earlier_run(tmp_path):
 
 
 def test_offline_wandb_run_holds_loss_lr_and_grad_norm_series(tmp_path, monkeypatch):
-    from tests.wandb_history import read_history
+    from tests.wandb_history import read_history, wait_for_exit_record
 
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
@@ -181,6 +198,7 @@ def test_offline_wandb_run_holds_loss_lr_and_grad_norm_series(tmp_path, monkeypa
     run_fit(tmp_path, opts, ToyDataset(40), ToyDataset(16, seed=1), run_config={"lr": 0.05})
     run_files = list((tmp_path / "wb" / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(run_files) == 1
+    wait_for_exit_record(run_files[0])
     history = read_history(run_files[0])
     assert len(history["training/loss"]) == 10
     assert len(history["training/grad_norm"]) == 10
@@ -188,3 +206,14 @@ def test_offline_wandb_run_holds_loss_lr_and_grad_norm_series(tmp_path, monkeypa
     assert len(history["lr/group_0"]) == 10
     assert len(history["validation/accuracy"]) == 2
     assert history["lr/group_0"][0] != history["lr/group_0"][-1]
+
+
+def test_validation_every_n_iterations(tmp_path):
+    _, result = run_fit(tmp_path, options(n_epochs=2, valid_every=3), ToyDataset(40), ToyDataset(16, seed=1))
+    assert [h["iteration"] for h in result.history] == [3, 6, 9]  # 5 iterations per epoch
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path):
+    model, result = run_fit(tmp_path, options(n_epochs=2, precision="bf16"), ToyDataset(40), ToyDataset(16, seed=1))
+    assert all(math.isfinite(h["train"]["loss"]) for h in result.history)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a bf16 model

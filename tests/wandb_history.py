@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections import defaultdict
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
 from wandb.proto import wandb_internal_pb2
 
 BLOCK = 32768
@@ -37,6 +39,22 @@ def _records(data: bytes):
             pending = b""
         elif kind == 0 and length == 0:
             pos += BLOCK - pos % BLOCK if pos % BLOCK else 0
+
+
+def wait_for_exit_record(run_file: Path, timeout: float = 60.0) -> None:
+    """W&B's service may still be writing the run file after ``finish()`` returns: wait for its end."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            for payload in _records(run_file.read_bytes()):
+                record = wandb_internal_pb2.Record()
+                record.ParseFromString(payload)
+                if record.WhichOneof("record_type") == "exit":
+                    return
+        except DecodeError:  # a record still being written
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{run_file} has no exit record after {timeout}s")
 
 
 def read_history(run_file: Path) -> dict[str, list[float]]:

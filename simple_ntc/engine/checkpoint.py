@@ -7,6 +7,7 @@ holds a model state_dict. Files contain only state_dicts and plain Python types,
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..errors import UserError
 
 LAST_PREFIX = "last"
 BEST_PREFIX = "best"
+FINISHED = "finished.json"  # written when a run ends, so that --resume of a finished run trains no more
 _LAST_PATTERN = re.compile(rf"^{LAST_PREFIX}_checkpoint_(\d+)\.pt$")
 
 
@@ -86,4 +88,23 @@ def remove_checkpoints(directory: Path) -> list[Path]:
     files = checkpoint_files(directory)
     for path in files:
         path.unlink()
+    (directory / FINISHED).unlink(missing_ok=True)
     return files
+
+
+def write_finished(directory: Path, info: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / (FINISHED + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    tmp.replace(directory / FINISHED)
+
+
+def read_finished(directory: Path) -> dict[str, Any] | None:
+    """What the last finished run in ``directory`` recorded, or None if no run finished there."""
+    path = directory / FINISHED
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -23,11 +23,14 @@ from torch.utils.data import DataLoader
 
 from ..errors import UserError
 from .checkpoint import (
+    FINISHED,
     best_checkpointer,
     find_last_checkpoint,
     last_checkpointer,
     read_checkpoint,
+    read_finished,
     remove_checkpoints,
+    write_finished,
 )
 from .distributed import is_main_process, resolve_device
 from .experiment import attach_wandb
@@ -74,6 +77,10 @@ class FitResult:
     best_checkpoint: Path | None = None
 
 
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
@@ -104,6 +111,7 @@ def fit(
     step_metrics: Sequence[str] = ("loss", "accuracy"),
     default_lr: float = 1e-3,
     default_scheduler: str = "none",
+    default_warmup_ratio: float = 0.0,
     meta: Mapping[str, Any] | None = None,
     run_name: str = "model",
     run_config: Mapping[str, Any] | None = None,
@@ -127,16 +135,21 @@ def fit(
     main = is_main_process()
 
     model.to(device)
+    if options.resume:
+        finished = _finished_run(model, checkpoint_dir, options)
+        if finished is not None:
+            return finished
     if idist.get_world_size() > 1:
         model = idist.auto_model(model)
     core = unwrap(model)
     optimizer = idist.auto_optim(create_optimizer(
-        core, options.optimizer, options.lr or default_lr, options.weight_decay, options.adam_epsilon,
+        core, options.optimizer, _default(options.lr, default_lr), options.weight_decay, options.adam_epsilon,
         options.momentum))
     updates_per_epoch = math.ceil(len(train_loader) / options.grad_acc)
     total_updates = updates_per_epoch * options.n_epochs
-    scheduler = create_scheduler(optimizer, options.scheduler or default_scheduler, total_updates,
-                                 warmup_steps_for(total_updates, options.warmup_ratio, options.warmup_steps))
+    scheduler = create_scheduler(optimizer, _default(options.scheduler, default_scheduler), total_updates,
+                                 warmup_steps_for(total_updates, _default(options.warmup_ratio, default_warmup_ratio),
+                                                  options.warmup_steps))
     scaler = torch.amp.GradScaler("cuda", enabled=options.precision == "fp16" and device.type == "cuda")
 
     trainer = Engine(create_train_step(model, optimizer, scheduler, loss_fn, device, options.grad_acc,
@@ -226,14 +239,37 @@ def fit(
     finally:
         if wandb_logger is not None:
             wandb_logger.close()
-    idist.barrier()
     best_path = Path(best_ckpt.last_checkpoint) if best_ckpt is not None and best_ckpt.last_checkpoint else None
+    result = FitResult(best.metric, best.value, best.epoch, trainer.state.epoch, stopped_early, history,
+                       resumed_from, best_path)
+    if main:
+        write_finished(checkpoint_dir, {"n_epochs": options.n_epochs, "epochs_run": result.epochs_run,
+                                        "stopped_early": stopped_early, "best_metric": best.metric,
+                                        "best_score": best.value, "best_epoch": best.epoch,
+                                        "best_checkpoint": best_path.name if best_path else None})
+    idist.barrier()
     if best_path is not None:
         Checkpoint.load_objects({"model": core}, read_checkpoint(best_path))
         _log(options, f"Restored the best weights: {best.metric}={best.value:.4f} at epoch {best.epoch} "
              f"({time.time() - started:.1f}s of training)")
-    return FitResult(best.metric, best.value, best.epoch, trainer.state.epoch, stopped_early, history,
-                     resumed_from, best_path)
+    return result
+
+
+def _finished_run(model: nn.Module, checkpoint_dir: Path, options: EngineOptions) -> FitResult | None:
+    """For ``--resume`` of a run that already finished: its best weights and result, without training."""
+    info = read_finished(checkpoint_dir)
+    if info is None or not (info["stopped_early"] or info["epochs_run"] >= options.n_epochs):
+        return None
+    best = checkpoint_dir / info["best_checkpoint"] if info["best_checkpoint"] else None
+    source = best if best is not None else find_last_checkpoint(checkpoint_dir)
+    if source is None or not source.is_file():
+        return None
+    state = read_checkpoint(source)
+    Checkpoint.load_objects({"model": model}, state if best is not None else state["model"])
+    _log(options, f"{checkpoint_dir} holds a finished run ({info['epochs_run']} epoch(s)); using its "
+         f"{'best' if best is not None else 'last'} weights")
+    return FitResult(info["best_metric"], info["best_score"], info["best_epoch"], info["epochs_run"],
+                     info["stopped_early"], [], source, best)
 
 
 def _prepare_checkpoint_dir(
@@ -251,6 +287,8 @@ def _prepare_checkpoint_dir(
     last = find_last_checkpoint(checkpoint_dir)
     if last is None:
         raise UserError(f"--resume: no checkpoint to resume from in {checkpoint_dir}")
+    if main:
+        (checkpoint_dir / FINISHED).unlink(missing_ok=True)  # the run goes on
     state = read_checkpoint(last)
     saved = state.get("trainer", {})
     if saved.get("epoch_length") != epoch_length:

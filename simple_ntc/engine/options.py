@@ -26,7 +26,7 @@ class EngineOptions:
     adam_epsilon: float = 1e-8
     momentum: float = 0.0
     scheduler: str | None = None
-    warmup_ratio: float = 0.0
+    warmup_ratio: float | None = 0.0
     warmup_steps: int = 0
     grad_acc: int = 1
     max_grad_norm: float = 0.0
@@ -84,7 +84,7 @@ class EngineOptions:
                 raise UserError(f"--{name} must be >= 0, got {value}{hint}")
         if self.lr is not None and self.lr <= 0:
             raise UserError(f"--lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
+        if self.warmup_ratio is not None and not 0.0 <= self.warmup_ratio < 1.0:
             raise UserError(f"--warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
@@ -112,7 +112,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--n_epochs", type=int, help="number of training epochs (in total, also with --resume)")
     train.add_argument("--batch_size", type=int, help="examples per optimizer step before accumulation "
                        "(split across processes when --nproc_per_node > 1)")
-    train.add_argument("--lr", type=float, help="peak learning rate; empty means the model's default")
+    train.add_argument("--lr", type=float, help="peak learning rate; empty means the model's default "
+                       "(1e-3 for RNN/CNN)")
     train.add_argument("--optimizer", help="torch.optim name (adam, adamw, sgd, radam, nadam, adagrad, rmsprop, "
                        "adamax) or torch-optimizer name (lamb, adabound, yogi, ranger, ...)")
     train.add_argument("--use_radam", action=argparse.BooleanOptionalAction,
@@ -122,8 +123,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--adam_epsilon", type=float, help="epsilon of Adam-family optimizers")
     train.add_argument("--momentum", type=float, help="momentum of SGD and RMSprop")
     train.add_argument("--scheduler", choices=SCHEDULERS,
-                       help="learning-rate schedule, stepped per optimizer update; empty means the model's default")
-    train.add_argument("--warmup_ratio", type=float, help="fraction of optimizer updates used for linear warmup")
+                       help="learning-rate schedule, stepped per optimizer update; empty means the model's default "
+                       "(linear for RNN/CNN)")
+    train.add_argument("--warmup_ratio", type=float, help="fraction of optimizer updates used for linear warmup; "
+                       "empty means the model's default (0.05 for RNN/CNN)")
     train.add_argument("--warmup_steps", type=int, help="warmup length in optimizer updates (overrides --warmup_ratio when > 0)")
     train.add_argument("--grad_acc", type=int, help="gradient accumulation: optimizer step every N batches")
     train.add_argument("--max_grad_norm", type=float, help="clip the gradient norm to this value (0: no clipping)")

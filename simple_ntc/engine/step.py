@@ -70,15 +70,19 @@ def create_train_step(
     max_grad_norm: float = 0.0,
     precision: str = "fp32",
     scaler: torch.amp.GradScaler | None = None,
+    param_norm_every: int = 10,
 ) -> Callable[[Engine, Any], dict[str, float]]:
     """The training process function for an Ignite ``Engine``.
 
-    Returns per iteration ``loss`` (unscaled), ``accuracy`` (if the task gives it), ``|param|`` and
-    ``|g_param|`` (norms at the last optimizer update, before clipping) and the current ``lr``.
+    Returns per iteration ``loss`` (unscaled), ``accuracy`` (if the task gives it), ``|g_param|``
+    (gradient norm of the last optimizer update, before clipping), ``|param|`` (parameter norm,
+    refreshed every ``param_norm_every`` updates: it moves slowly and costs a pass over the
+    weights) and the current ``lr``.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     use_scaler = scaler is not None and scaler.is_enabled()
     norms = {"|param|": total_norm([p.detach() for p in params]), "|g_param|": 0.0}
+    updates = 0
 
     def no_sync_unless(update: bool) -> contextlib.AbstractContextManager:
         # DDP all-reduces gradients only on the batch that ends an accumulation group.
@@ -87,6 +91,7 @@ def create_train_step(
         return contextlib.nullcontext()
 
     def train_step(engine: Engine, batch: Any) -> dict[str, float]:
+        nonlocal updates
         model.train()
         epoch_length = engine.state.epoch_length or engine.state.iteration
         position = (engine.state.iteration - 1) % epoch_length + 1
@@ -118,7 +123,9 @@ def create_train_step(
             optimizer.zero_grad(set_to_none=True)
             if stepped:
                 scheduler.step()
-            norms["|param|"] = total_norm([p.detach() for p in params])
+            updates += 1
+            if updates % param_norm_every == 0:
+                norms["|param|"] = total_norm([p.detach() for p in params])
 
         output = {"loss": float(out.loss.detach()), **norms, "lr": optimizer.param_groups[0]["lr"]}
         if out.accuracy is not None:

@@ -30,6 +30,7 @@ from .thresholds import tune_thresholds
 
 DEFAULT_LR = 5e-5
 DEFAULT_SCHEDULER = "linear"
+DEFAULT_WARMUP_RATIO = 0.2
 
 
 def _log(args: argparse.Namespace, message: str) -> None:
@@ -87,6 +88,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
         task.loss_fn, options, checkpoint_dir(args, options),
         make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(),
         valid_metric_names=task.metric_names, default_lr=DEFAULT_LR, default_scheduler=DEFAULT_SCHEDULER,
+        default_warmup_ratio=DEFAULT_WARMUP_RATIO,
         meta=meta, run_name=MODEL_NAME, run_config=vars(args))
     predictor = PLMClassifier(model, tokenizer, labels, multi_label, pair, max_length,
                               [args.threshold] * len(labels), resolve_device(options.gpu_id),
