@@ -21,18 +21,18 @@ from .predict import Predictor
 
 def check_examples(predictor: Predictor, examples: Sequence[Example], source: str) -> None:
     """Labels the model knows and inputs of its shape (single texts or pairs); ``file:line`` errors otherwise."""
-    known = set(predictor.labels)
-    for example in examples:
-        unknown = [label for label in example.labels if label not in known]
-        if unknown:
-            raise UserError(f"{source}:{example.line}: label {unknown[0]!r} is not a label of the model "
-                            f"({', '.join(predictor.labels)})")
     pair = getattr(predictor, "pair", False)
     if pair and not any(e.text_pair for e in examples):
         raise UserError(f"{source}: the model classifies sentence pairs, the file has single texts "
                         "(label<TAB>text_a<TAB>text_b, or --text_pair_col)")
     if not pair and any(e.text_pair for e in examples):
         raise UserError(f"{source}: the file has sentence pairs but the model classifies single texts")
+    known = set(predictor.labels)
+    for example in examples:
+        unknown = [label for label in example.labels if label not in known]
+        if unknown:
+            raise UserError(f"{source}:{example.line}: label {unknown[0]!r} is not a label of the model "
+                            f"({', '.join(predictor.labels)})")
 
 
 def multi_hot(examples: Sequence[Example], labels: Sequence[str]) -> np.ndarray:

@@ -74,6 +74,10 @@ def load_pretrained(
         raise UserError(f"{FLAG} {name}: cannot load its tokenizer{where}: {_reason(error)}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"{FLAG} {name}: needs a fast tokenizer (tokenizer.json); {type(tokenizer).__name__} is not")
+    if len(tokenizer) <= len(set(tokenizer.all_special_tokens)):
+        # transformers builds an empty tokenizer of the model's type for a directory without tokenizer files
+        raise UserError(f"{FLAG} {name}: cannot load its tokenizer: it has no vocabulary (no tokenizer.json, "
+                        "vocab.txt or similar file)")
     try:
         model, info = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(labels), id2label=dict(enumerate(labels)),
