@@ -66,7 +66,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
     model, tokenizer, labels, multi_label, pair = _model_and_tokenizer(args, options, splits)
     max_length = usable_max_length(args.max_length, tokenizer, model.config)
     if max_length < args.max_length:
-        _log(args, f"--max_length {args.max_length} exceeds what the model supports; using {max_length}")
+        _log(args, f"max_length {args.max_length} is more than the model takes; using {max_length} tokens")
     input_names = model_input_names(model, tokenizer)
     encode = PairEncoder(tokenizer, max_length, input_names)
     collate = PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)

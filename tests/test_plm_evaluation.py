@@ -1,0 +1,62 @@
+"""What the transformer work added to every model: heatmaps, classify.py --eval_fn, and a lean RNN/CNN classify.py."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.conftest import CLASSIFICATION, FIXTURES, assert_one_line_error, run_cli
+
+TRAIN, VALID, TEST = (CLASSIFICATION / f"sentiment_{split}.tsv" for split in ("train", "valid", "test"))
+CNN = ["--cnn", "--word_vec_size", 16, "--n_filters", 8, 8, 8, "--batch_size", 32, "--tokenizer", "space",
+       "--n_epochs", 3, "--lr", 0.01]
+
+
+@pytest.fixture(scope="module")
+def cnn_model(tmp_path_factory):
+    model_fn = tmp_path_factory.mktemp("cnn") / "cnn.pth"
+    result = run_cli("train.py", "--model_fn", model_fn, "--train_fn", TRAIN, "--valid_fn", VALID, "--test_fn", TEST,
+                     *CNN, "--verbose", 1)
+    assert result.returncode == 0, result.stderr
+    return model_fn, result.stdout
+
+
+def test_rnn_cnn_training_saves_confusion_heatmaps_next_to_the_model(cnn_model):
+    model_fn, stdout = cnn_model
+    for split in ("valid", "test"):
+        png = model_fn.with_name(f"cnn.{split}.confusion.png")
+        assert png.read_bytes()[:4] == b"\x89PNG" and f"Confusion heatmap of {split} / cnn: {png}" in stdout
+
+
+def test_eval_fn_scores_rnn_cnn_models_with_headered_files(cnn_model, tmp_path):
+    model_fn, _ = cnn_model
+    trained = torch.load(model_fn, weights_only=True)["report"]["test"]["cnn"]
+    result = run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", TEST)
+    assert result.returncode == 0, result.stderr
+    assert f"== sentiment_test / cnn: n=80 accuracy={trained['accuracy']:.4f}" in result.stdout
+    headered = tmp_path / "headered.csv"
+    rows = [line.split("\t") for line in TEST.read_text(encoding="utf-8").splitlines()]
+    headered.write_text("text,sentiment\n" + "".join(f'"{text}",{label}\n' for label, text in rows), encoding="utf-8")
+    result = run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", headered, "--text_col", "text",
+                     "--label_col", "sentiment")
+    assert result.returncode == 0, result.stderr
+    assert f"== headered / cnn: n=80 accuracy={trained['accuracy']:.4f}" in result.stdout
+    assert_one_line_error(run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", tmp_path / "none.tsv"),
+                          "--eval_fn: file not found")
+    assert_one_line_error(run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", FIXTURES / "plm" / "nli_valid.tsv"),
+                          "the file has sentence pairs but the model classifies single texts")
+
+
+def test_classify_with_an_rnn_cnn_model_does_not_import_transformers(cnn_model):
+    model_fn, _ = cnn_model
+    result = run_cli("classify.py", "--model_fn", model_fn, stdin="이 영화 정말 최고예요\n",
+                     env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "torch" in imported  # the import log works
+    assert not [name for name in imported if name.split(".")[0] in ("transformers", "matplotlib")]
+
+
+def test_sentence_pairs_and_multi_label_need_bert(tmp_path):
+    result = run_cli("train.py", "--model_fn", tmp_path / "m.pth", "--train_fn", FIXTURES / "plm" / "nli_train.tsv",
+                     *CNN)
+    assert_one_line_error(result, "sentence pairs (label<TAB>text_a<TAB>text_b) need --bert")
