@@ -220,12 +220,10 @@ def test_resume_and_seeds_give_identical_weights(tmp_path, tiny_dir):
 
     full = run("full.pth", "--n_epochs", 2, "--seed", 5)
     run("part.pth", "--n_epochs", 1, "--seed", 5)
-    resumed = run("part.pth", "--n_epochs", 2, "--seed", 5, "--resume")
-    again = run("again.pth", "--n_epochs", 2, "--seed", 5)
+    resumed = run("part.pth", "--n_epochs", 2, "--seed", 5, "--resume")  # another process: also seed determinism
     other = run("other.pth", "--n_epochs", 2, "--seed", 6)
     for key, value in full.items():
         assert torch.equal(value, resumed[key]), key
-        assert torch.equal(value, again[key]), key
     assert not all(torch.equal(value, other[key]) for key, value in full.items())
 
 
@@ -248,19 +246,6 @@ def test_bad_plm_arguments(tmp_path, tiny_dir, args, expected):
     result = run_cli("train.py", "--model_fn", tmp_path / "m.pth", "--train_fn", SENTIMENT[1], *args,
                      "--n_epochs", 1, "--verbose", 0)
     assert_one_line_error(result, expected.format(tmp=tmp_path))
-
-
-def test_a_directory_without_weights_or_tokenizer_is_a_one_line_error(tmp_path, tiny_dir):
-    no_weights = shutil.copytree(tiny_dir, tmp_path / "no-weights")
-    (no_weights / "model.safetensors").unlink()
-    no_tokenizer = shutil.copytree(tiny_dir, tmp_path / "no-tokenizer")
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (no_tokenizer / name).unlink()
-    for directory, expected in ((no_weights, "cannot load a sequence classification model"),
-                                (no_tokenizer, "cannot load its tokenizer")):
-        result = run_cli("train.py", "--model_fn", tmp_path / "m.pth", "--train_fn", SENTIMENT[1], "--bert",
-                         "--pretrained_model_name", directory, "--n_epochs", 1, "--verbose", 0)
-        assert_one_line_error(result, f"--pretrained_model_name {directory}: {expected}")
 
 
 def test_classify_threshold_needs_a_multi_label_model(sentiment_model):

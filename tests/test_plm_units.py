@@ -1,6 +1,8 @@
 """The pieces of the pretrained-transformer path, in process: encoding, padding, losses, metrics, thresholds, files."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -147,6 +149,18 @@ def test_source_errors_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="not a directory"):
         resolve_source(str(tmp_path / "notes.txt"))
     assert resolve_source("beomi/kcbert-base") == "beomi/kcbert-base"  # a hub name is left to the hub
+
+
+def test_a_directory_without_weights_or_tokenizer_is_refused(tmp_path, tiny_dir):
+    no_weights = shutil.copytree(tiny_dir, tmp_path / "no-weights")
+    (no_weights / "model.safetensors").unlink()
+    with pytest.raises(UserError, match=f"--pretrained_model_name {no_weights}: cannot load a sequence classification"):
+        load_pretrained(str(no_weights), LABELS, multi_label=False)
+    no_tokenizer = shutil.copytree(tiny_dir, tmp_path / "no-tokenizer")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (no_tokenizer / name).unlink()
+    with pytest.raises(UserError, match="cannot load its tokenizer: it has no vocabulary"):
+        load_pretrained(str(no_tokenizer), LABELS, multi_label=False)
 
 
 def test_classifier_survives_its_file_data_without_the_directory(loaded):
