@@ -1,16 +1,17 @@
-"""The four jobs of summarize.py: write summaries, score them, vote between files, write baselines."""
+"""The four jobs of summarize.py: write summaries, score them, vote between files, write baselines.
+
+Only writing summaries needs torch and transformers; scoring, voting and baselines start fast
+without them.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from simple_ntc.engine import resolve_device
 from simple_ntc.errors import UserError
 
 from .baselines import baseline_summaries
 from .dataset import compare_fnames, merge_references, parse_rows, read_dialogues, read_summaries
-from .generate import summarize_dialogues
-from .model import load_summarizer
 from .output import write_summaries
 from .rouge import RougeReport, get_tokenizer, score_corpus
 from .vote import MIN_CANDIDATES, vote
@@ -40,6 +41,11 @@ def summarize_file(args: argparse.Namespace) -> int:
     _need(args, "summarizing", "model_fn", "test_fn", "output")
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError(f"--batch_size must be a positive integer, got {args.batch_size}")
+    from simple_ntc.engine import resolve_device
+
+    from .generate import summarize_dialogues
+    from .model import load_summarizer
+
     dialogues = read_dialogues(args.test_fn, parse_rows(args.test_rows, "--test_rows"), what="test file")
     summarizer = load_summarizer(args.model_fn)
     settings = summarizer.info.generation_settings.updated(

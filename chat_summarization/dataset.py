@@ -8,6 +8,7 @@ reported as ``file:line: message``. Text is normalized to ``\\n`` line breaks an
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -61,85 +62,77 @@ def summary_columns(columns: Sequence[str]) -> list[str]:
     return [c for _, c in sorted(found)]
 
 
-def _open_text(path: Path, what: str):
+def _read_text(path: Path, what: str) -> str:
+    """The whole file as text (UTF-8, optional BOM); a decoding error names its line."""
     if not path.exists():
         raise UserError(f"{what} not found: {path}")
     if path.is_dir():
         raise UserError(f"{what} is a directory, expected a file: {path}")
-    return open(path, encoding="utf-8-sig", newline="")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read {what} {path}: {error.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text ({error.reason} at byte {error.start})") from None
 
 
 def _csv_records(path: Path, what: str) -> tuple[list[str], Iterator[Record]]:
-    handle = _open_text(path, what)
-    reader = csv.reader(handle, strict=True)
+    reader = csv.reader(io.StringIO(_read_text(path, what), newline=""), strict=True)
     try:
         header = next(reader, None)
-    except (csv.Error, UnicodeDecodeError) as error:
-        handle.close()
-        raise UserError(f"{path}:1: {_describe(error)}") from None
+    except csv.Error as error:
+        raise UserError(f"{path}:1: malformed CSV: {error}") from None
     if header is None:
-        handle.close()
         raise UserError(f"{path}: empty file, expected a header line such as fname,dialogue,summary")
     columns = [c.strip() for c in header]
 
     def records() -> Iterator[Record]:
-        with handle:
-            while True:
-                start = reader.line_num + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except (csv.Error, UnicodeDecodeError) as error:
-                    raise UserError(f"{path}:{start}: {_describe(error)}") from None
-                if not row or row == [""]:
-                    continue  # blank line
-                if len(row) != len(columns):
-                    raise UserError(f"{path}:{start}: expected {len(columns)} fields ({','.join(columns)}), "
-                                    f"got {len(row)}")
-                yield Record(dict(zip(columns, row)), start)
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise UserError(f"{path}:{start}: malformed CSV: {error}") from None
+            if not row or row == [""]:
+                continue  # blank line
+            if len(row) != len(columns):
+                raise UserError(f"{path}:{start}: expected {len(columns)} fields ({','.join(columns)}), "
+                                f"got {len(row)}")
+            yield Record(dict(zip(columns, row)), start)
 
     return columns, records()
 
 
 def _jsonl_records(path: Path, what: str) -> tuple[list[str], Iterator[Record]]:
-    handle = _open_text(path, what)
-    lines = iter(enumerate(handle, start=1))
     parsed: list[Record] = []
     columns: list[str] = []
-    with handle:
+    for number, line in enumerate(_read_text(path, what).split("\n"), start=1):
+        if not line.strip():
+            continue
         try:
-            for number, line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise UserError(f"{path}:{number}: invalid JSON: {error.msg}") from None
-                if not isinstance(value, dict):
-                    raise UserError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
-                fields = {}
-                for key, item in value.items():
-                    if isinstance(item, (str, int)) and not isinstance(item, bool):
-                        fields[key] = str(item)
-                    elif item is None:
-                        fields[key] = ""
-                    elif key == "fname" or key == "dialogue" or _SUMMARY_COLUMN.match(key):
-                        raise UserError(f"{path}:{number}: {key!r} must be a string, got {type(item).__name__}")
-                if not columns:
-                    columns = list(fields)
-                parsed.append(Record(fields, number))
-        except UnicodeDecodeError as error:
-            raise UserError(f"{path}: {_describe(error)}") from None
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}:{number}: invalid JSON: {error.msg}") from None
+        if not isinstance(value, dict):
+            raise UserError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
+        fields = {}
+        for key, item in value.items():
+            if isinstance(item, (str, int)) and not isinstance(item, bool):
+                fields[key] = str(item)
+            elif item is None:
+                fields[key] = ""
+            elif key in ("fname", "dialogue") or _SUMMARY_COLUMN.match(key):
+                raise UserError(f"{path}:{number}: {key!r} must be a string, got {type(item).__name__}")
+        columns = columns or list(fields)
+        parsed.append(Record(fields, number))
     if not parsed:
         raise UserError(f"{path}: empty file, expected JSON objects with fname and dialogue")
     return columns, iter(parsed)
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, UnicodeDecodeError):
-        return f"not UTF-8 text ({error.reason} at byte {error.start})"
-    return f"malformed CSV: {error}"
 
 
 def read_records(path: str | Path, what: str = "file") -> tuple[list[str], Iterator[Record]]:

@@ -56,7 +56,7 @@ DEFAULT_LR = {"embedded": 1e-3, "pretrained": 5e-5}
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="train.py --task summarization", description=__doc__)
+    parser = ArgumentParser(prog="train.py", description=__doc__)
     parser.add_argument("--task", choices=("summarization",), help="the task to train (this parser: summarization)")
     data = parser.add_argument_group("data")
     data.add_argument("--model_fn", metavar="DIR", help="directory to save the trained summarizer in")
@@ -169,19 +169,23 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
     config.save_pretrained(base_dir)
 
 
+def resumed_run_meta(checkpoint_dir: Path) -> dict[str, Any]:
+    """The metadata of the run that ``--resume`` continues (a :class:`UserError` when there is none)."""
+    meta = read_resume_meta(checkpoint_dir)
+    if meta is None or not (checkpoint_dir / BASE_DIR / "config.json").is_file():
+        raise UserError(f"--resume: no checkpoint to resume from in {checkpoint_dir}")
+    if meta.get("task") != "summarization":
+        raise UserError(f"--resume: {checkpoint_dir} holds a {meta.get('task', 'different')} run, "
+                        "not a summarization one")
+    return meta
+
+
 def prepare_model(args: argparse.Namespace, train: list[Dialogue], checkpoint_dir: Path):
     """Tokenizer and model of this run: fresh ones, or, with --resume, the ones of the checkpointed run."""
     from transformers import AutoTokenizer
 
     base_dir = checkpoint_dir / BASE_DIR
-    if args.resume:
-        meta = read_resume_meta(checkpoint_dir)
-        if meta is None or not (base_dir / "config.json").is_file():
-            raise UserError(f"--resume: no checkpoint to resume from in {checkpoint_dir}")
-        if meta.get("task") != "summarization":
-            raise UserError(f"--resume: {checkpoint_dir} holds a {meta.get('task', 'different')} run, "
-                            "not a summarization one")
-    elif is_main_process():
+    if not args.resume and is_main_process():
         _build_base(args, train, base_dir)
     idist.barrier()
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
@@ -199,8 +203,12 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     """One training process (module-level, so ``launch`` can start several)."""
     args = argparse.Namespace(**job.args)
     options = EngineOptions.from_namespace(args)
-    seed_everything(options.seed)
     checkpoint_dir = options.resolved_checkpoint_dir(args.model_fn)
+    base_model = args.pretrained_model_name or EMBEDDED
+    if args.resume:  # the data order and the saved settings follow the run being continued
+        resumed = resumed_run_meta(checkpoint_dir)
+        options.seed, base_model = resumed.get("seed", options.seed), resumed.get("base_model", base_model)
+    seed_everything(options.seed)
     tokenizer, model = prepare_model(args, job.train, checkpoint_dir)
     settings = generation_settings(args)
     apply_generation_settings(model, tokenizer, settings)
@@ -218,7 +226,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         eval_fn = GenerateForValidation(tokenizer, settings)
         metrics = validation_metrics(rouge_tokenizer)
     kind = "pretrained" if args.pretrained_model_name else "embedded"
-    meta = {"task": "summarization", "base_model": args.pretrained_model_name or EMBEDDED,
+    meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
