@@ -39,8 +39,10 @@ def _need(args: argparse.Namespace, mode: str, *names: str) -> None:
 def summarize_file(args: argparse.Namespace) -> int:
     """``--model_fn DIR --test_fn FILE --output FILE``: one summary per dialogue, in input order."""
     _need(args, "summarizing", "model_fn", "test_fn", "output")
-    if args.batch_size is not None and args.batch_size < 1:
+    if args.batch_size is None or args.batch_size < 1:
         raise UserError(f"--batch_size must be a positive integer, got {args.batch_size}")
+    if args.max_source_length is not None and args.max_source_length < 3:
+        raise UserError(f"--max_source_length must be at least 3 (bos, a token, eos), got {args.max_source_length}")
     from simple_ntc.engine import resolve_device
 
     from .generate import summarize_dialogues

@@ -52,7 +52,10 @@ from .training import VALID_METRIC_NAMES, GenerateForValidation, summarization_l
 
 BASE_DIR = "base"  # in the checkpoint directory: the tokenizer and model config a resumed run rebuilds
 EMBEDDED = "embedded-bart"
+# Defaults for an empty --lr / --scheduler: a small BART from scratch keeps its learning rate after
+# warmup; a pretrained model is fine-tuned with the usual linear decay.
 DEFAULT_LR = {"embedded": 1e-3, "pretrained": 5e-5}
+DEFAULT_SCHEDULER = {"embedded": "constant", "pretrained": "linear"}
 
 
 def build_parser() -> ArgumentParser:
@@ -128,8 +131,13 @@ def _check_arguments(args: argparse.Namespace) -> None:
     for name in positive:
         if getattr(args, name) is None or getattr(args, name) < 1:
             raise UserError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    for name in ("max_source_length", "max_target_length"):
+        if getattr(args, name) < 3:
+            raise UserError(f"--{name} must be at least 3 (bos, a token, eos), got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if not args.pretrained_model_name and args.d_model % args.attention_heads:
+        raise UserError(f"--d_model {args.d_model} must be divisible by --attention_heads {args.attention_heads}")
     model_fn = Path(args.model_fn)
     if model_fn.exists() and not model_fn.is_dir():
         raise UserError(f"--model_fn {model_fn} is a file; a summarizer is saved as a directory")
@@ -196,6 +204,9 @@ def prepare_model(args: argparse.Namespace, train: list[Dialogue], checkpoint_di
         model = model_from_config(load_config(base_dir))
     if model.config.decoder_start_token_id is None:
         raise UserError("the model config has no decoder_start_token_id; set it in its config.json")
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and max(args.max_source_length, args.max_target_length) > positions:
+        raise UserError(f"--max_source_length/--max_target_length exceed the model's {positions} positions")
     return tokenizer, model
 
 
@@ -230,7 +241,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
-                 default_lr=DEFAULT_LR[kind], default_scheduler="linear", meta=meta,
+                 default_lr=DEFAULT_LR[kind], default_scheduler=DEFAULT_SCHEDULER[kind], meta=meta,
                  run_name=Path(args.model_fn).name, run_config=job.args)
     if is_main_process():
         info = SummarizerInfo(max_source_length=args.max_source_length, max_target_length=args.max_target_length,

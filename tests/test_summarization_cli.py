@@ -188,6 +188,34 @@ def test_resume_from_two_epochs_to_three_equals_three_epochs(tmp_path, one_threa
     assert (tmp_path / "full" / "tokenizer.json").read_text() == (tmp_path / "part" / "tokenizer.json").read_text()
 
 
+def test_fine_tuning_a_local_pretrained_model_adds_the_data_tags(tmp_path, one_thread):
+    from chat_summarization.dataset import read_dialogues
+    from chat_summarization.model import BartSize, model_from_config, small_bart_config
+    from chat_summarization.tokenizer import train_bpe_tokenizer
+    from chat_summarization.train import main
+
+    texts = [t for d in read_dialogues(TRAIN, need_summary=True) for t in (d.dialogue, *d.summaries)]
+    tokenizer = train_bpe_tokenizer(texts, 300, tags=[])  # a "pretrained" tokenizer that splits the tags
+    assert len(tokenizer.tokenize("#PhoneNumber#")) > 1
+    pretrained = tmp_path / "pretrained"
+    model_from_config(small_bart_config(tokenizer, BartSize(32, 1, 1, 2, 64, 0.0), 512)).save_pretrained(pretrained)
+    tokenizer.save_pretrained(pretrained)
+
+    main(["--task", "summarization", "--model_fn", str(tmp_path / "tuned"), "--train_fn", str(TRAIN),
+          "--pretrained_model_name", str(pretrained), "--n_epochs", "1", "--batch_size", "4", "--verbose", "0"],
+         ROOT / "configs")
+    from transformers import AutoTokenizer
+
+    tuned = AutoTokenizer.from_pretrained(tmp_path / "tuned")
+    assert len(tuned) == len(tokenizer) + 4
+    for tag in ["#Address#", "#Person1#", "#Person2#", "#PhoneNumber#"]:
+        assert tuned.tokenize(tag) == [tag]
+    weights = load_file(tmp_path / "tuned" / "model.safetensors")
+    assert weights["model.shared.weight"].shape[0] == len(tuned)
+    info = json.loads((tmp_path / "tuned" / "summarization_config.json").read_text(encoding="utf-8"))
+    assert info["base_model"] == str(pretrained)
+
+
 def one_line_error(code: int, err: str, message: str) -> None:
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err, err
