@@ -1,4 +1,4 @@
-"""``python train.py --task summarization``: train a dialogue summarizer with the shared Ignite engine.
+"""Train a dialogue summarizer with the shared Ignite engine (python train.py --task summarization).
 
     python train.py --task summarization --model_fn models/sum --train_fn train.csv --valid_fn dev.csv
     python train.py --task summarization --model_fn models/sum --train_fn train.csv --valid_fn dev.csv \\
@@ -216,8 +216,10 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     options = EngineOptions.from_namespace(args)
     checkpoint_dir = options.resolved_checkpoint_dir(args.model_fn)
     base_model = args.pretrained_model_name or EMBEDDED
-    if args.resume:  # the data order and the saved settings follow the run being continued
+    if args.resume:  # the data order and the defaults follow the run being continued
         resumed = resumed_run_meta(checkpoint_dir)
+        if resumed.get("seed", options.seed) != options.seed:
+            _log(args, f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
         options.seed, base_model = resumed.get("seed", options.seed), resumed.get("base_model", base_model)
     seed_everything(options.seed)
     tokenizer, model = prepare_model(args, job.train, checkpoint_dir)
@@ -236,7 +238,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         rouge_tokenizer = get_tokenizer(args.rouge_tokenizer, [r for d in job.valid for r in d.summaries])
         eval_fn = GenerateForValidation(tokenizer, settings)
         metrics = validation_metrics(rouge_tokenizer)
-    kind = "pretrained" if args.pretrained_model_name else "embedded"
+    kind = "embedded" if base_model == EMBEDDED else "pretrained"
     meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
