@@ -26,8 +26,10 @@ def build_parser() -> ArgumentParser:
 
     parser = ArgumentParser(prog="summarize.py", description=__doc__)
     write = parser.add_argument_group("writing summaries (the default job)")
-    write.add_argument("--model_fn", metavar="DIR", help="summarizer directory written by train.py --task summarization")
-    write.add_argument("--test_fn", help="dialogues to summarize: CSV with fname,dialogue (summary optional) or JSON Lines")
+    write.add_argument("--model_fn", metavar="DIR",
+                       help="summarizer directory written by train.py --task summarization")
+    write.add_argument("--test_fn",
+                       help="dialogues to summarize: CSV with fname,dialogue (summary optional) or JSON Lines")
     write.add_argument("--test_rows", metavar="START:END", help="only these data rows of --test_fn (Python slice, "
                        "header excluded, e.g. 400:); empty: all")
     write.add_argument("--output", help="CSV file to write (fname,summary); written atomically")

@@ -195,8 +195,8 @@ def read_dialogues(
         raise UserError(f"{path}: no rows after the header")
     selected = _select(dialogues, rows)
     if not selected:
-        raise UserError(f"{path}: the selected rows {rows.start}:{rows.stop} are empty "
-                        f"(the file has {len(dialogues)} rows)")
+        shown = ":".join("" if x is None else str(x) for x in (rows.start, rows.stop))
+        raise UserError(f"{path}: the selected rows {shown} are empty (the file has {len(dialogues)} rows)")
     return selected
 
 

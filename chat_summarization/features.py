@@ -113,7 +113,8 @@ class Collator:
             "references": [item["references"] for item in items],
         }
         if "target" in items[0]:
-            batch["labels"] = _pad([item["target"] for item in items], IGNORE_INDEX)  # |labels| = (batch_size, target_length)
+            # |labels| = (batch_size, target_length)
+            batch["labels"] = _pad([item["target"] for item in items], IGNORE_INDEX)
         return batch
 
 

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from transformers.utils import logging as hf_logging
 from transformers import (
     AutoConfig,
     AutoModelForSeq2SeqLM,
@@ -24,6 +23,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from simple_ntc.errors import UserError
 

@@ -70,7 +70,8 @@ def build_parser() -> ArgumentParser:
                       "the last weights are saved")
     data.add_argument("--valid_rows", metavar="START:END", help="use only these data rows of --valid_fn (e.g. 400:)")
     data.add_argument("--max_source_length", type=int, help="dialogue tokens kept (longer dialogues are truncated)")
-    data.add_argument("--max_target_length", type=int, help="summary tokens trained on (longer summaries are truncated)")
+    data.add_argument("--max_target_length", type=int,
+                      help="summary tokens trained on (longer summaries are truncated)")
 
     model = parser.add_argument_group("model")
     model.add_argument("--pretrained_model_name", help="AutoModelForSeq2SeqLM to fine-tune: local directory or hub "
