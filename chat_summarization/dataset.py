@@ -158,6 +158,25 @@ def _field(path: Path, record: Record, name: str) -> str:
     return record.fields[name]
 
 
+def _require_summary_column(path: Path, columns: Sequence[str], jsonl: bool) -> None:
+    if not jsonl and not summary_columns(columns):
+        raise UserError(f"{path}:1: no summary column (expected summary or summary1..summaryN) "
+                        f"in {', '.join(columns)}")
+
+
+def _named_records(path: Path, records: Iterator[Record]) -> Iterator[tuple[str, Record]]:
+    """Each record with its fname; an empty or repeated fname is a ``file:line`` error."""
+    first_line: dict[str, int] = {}
+    for record in records:
+        fname = _field(path, record, "fname").strip()
+        if not fname:
+            raise UserError(f"{path}:{record.line}: empty fname")
+        if fname in first_line:
+            raise UserError(f"{path}:{record.line}: duplicate fname {fname!r} (first on line {first_line[fname]})")
+        first_line[fname] = record.line
+        yield fname, record
+
+
 def read_dialogues(
     path: str | Path, rows: slice | None = None, need_summary: bool = False, what: str = "dialogue file"
 ) -> list[Dialogue]:
@@ -170,18 +189,10 @@ def read_dialogues(
     jsonl = path.suffix.lower() in JSONL_SUFFIXES
     columns, records = read_records(path, what)
     _require_columns(path, columns, ["fname", "dialogue"], jsonl)
-    if need_summary and not jsonl and not summary_columns(columns):
-        raise UserError(f"{path}:1: no summary column (expected summary or summary1..summaryN) "
-                        f"in {', '.join(columns)}")
+    if need_summary:
+        _require_summary_column(path, columns, jsonl)
     dialogues: list[Dialogue] = []
-    first_line: dict[str, int] = {}
-    for record in records:
-        fname = _field(path, record, "fname").strip()
-        if not fname:
-            raise UserError(f"{path}:{record.line}: empty fname")
-        if fname in first_line:
-            raise UserError(f"{path}:{record.line}: duplicate fname {fname!r} (first on line {first_line[fname]})")
-        first_line[fname] = record.line
+    for fname, record in _named_records(path, records):
         dialogue = normalize_text(_field(path, record, "dialogue"))
         if not dialogue:
             raise UserError(f"{path}:{record.line}: empty dialogue for fname {fname!r}")
@@ -212,18 +223,9 @@ def read_summaries(
     jsonl = path.suffix.lower() in JSONL_SUFFIXES
     columns, records = read_records(path, f"{role} file")
     _require_columns(path, columns, ["fname"], jsonl)
-    if not jsonl and not summary_columns(columns):
-        raise UserError(f"{path}:1: no summary column (expected summary or summary1..summaryN) "
-                        f"in {', '.join(columns)}")
+    _require_summary_column(path, columns, jsonl)
     table: dict[str, tuple[str, ...]] = {}
-    first_line: dict[str, int] = {}
-    for record in records:
-        fname = _field(path, record, "fname").strip()
-        if not fname:
-            raise UserError(f"{path}:{record.line}: empty fname")
-        if fname in first_line:
-            raise UserError(f"{path}:{record.line}: duplicate fname {fname!r} (first on line {first_line[fname]})")
-        first_line[fname] = record.line
+    for fname, record in _named_records(path, records):
         names = summary_columns(list(record.fields))
         if not names:
             raise UserError(f"{path}:{record.line}: missing key 'summary'")
