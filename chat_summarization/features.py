@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from transformers import PreTrainedTokenizerBase
 
 from simple_ntc.data.batching import BucketBatchSampler
+from simple_ntc.data.dataset import bucketed_loader
 
 from .dataset import Dialogue
 
@@ -122,7 +123,7 @@ def training_loader(dataset: SummarizationDataset, batch_size: int, seed: int, p
                     num_workers: int = 0) -> DataLoader:
     """Shuffled, length-bucketed batches (split across processes when distributed)."""
     sampler = BucketBatchSampler(dataset.lengths, batch_size, shuffle=True, seed=seed)
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=Collator(pad_id), num_workers=num_workers)
+    return bucketed_loader(dataset, sampler, Collator(pad_id), seed, num_workers)
 
 
 def sorted_loader(dataset: SummarizationDataset, batch_size: int, pad_id: int, num_workers: int = 0,
@@ -130,4 +131,4 @@ def sorted_loader(dataset: SummarizationDataset, batch_size: int, pad_id: int, n
     """Batches of similar lengths, longest first (``index`` restores the input order)."""
     sampler = BucketBatchSampler(dataset.lengths, batch_size, shuffle=False,
                                  **({} if distributed else {"num_replicas": 1, "rank": 0}))
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=Collator(pad_id), num_workers=num_workers)
+    return bucketed_loader(dataset, sampler, Collator(pad_id), num_workers=num_workers)
