@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from .data.dataset import EncodedDataset, make_loader
+from .data.dataset import PadCollator
 from .data.tokenization import TextTokenizer
 from .errors import UserError
 from .model_file import load_model_file
@@ -82,13 +82,13 @@ class RNNCNNClassifier:
     ) -> dict[str, torch.Tensor]:
         """Class probabilities of each chosen model, in input order. |probs[name]| = (n, n_classes)."""
         names = list(models or self.models)
-        dataset = EncodedDataset(self.tokenizer.encode(texts))
+        ids = self.tokenizer.encode(texts)
         probs = {name: torch.empty(len(texts), len(self.labels)) for name in names}
-        if not texts:
-            return probs
-        loader = make_loader(dataset, self.tokenizer.pad_id, self.batch_size, shuffle=False)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first: little padding per batch
+        collate = PadCollator(self.tokenizer.pad_id)
         with torch.inference_mode():
-            for batch in loader:
+            for start in range(0, len(order), self.batch_size):
+                batch = collate([(i, ids[i], None) for i in order[start:start + self.batch_size]])
                 x, lengths = batch["input_ids"].to(self.device), batch["lengths"]
                 for name in names:
                     probs[name][batch["index"]] = self.models[name](x, lengths).exp().float().cpu()

@@ -150,3 +150,16 @@ def test_wandb_flag_logs_offline_without_an_account(tmp_path):
     history = read_history(run_files[0])
     assert len(history["training/loss"]) == 13  # 400 rows / batch 32, logged every iteration
     assert {"training/grad_norm", "lr/group_0", "validation/accuracy"} <= set(history)
+
+
+def test_classify_of_rnn_cnn_models_imports_neither_transformers_nor_ignite(ensemble_model):
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write('LOADED:' + ','.join(m for m in ('transformers', 'ignite') "
+            "if m in sys.modules) + '\\n'))\n"
+            f"sys.argv = ['classify.py', '--model_fn', {str(ensemble_model)!r}]\n"
+            "runpy.run_path('classify.py', run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, input="이 영화 정말 최고예요\n", text=True,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("positive\t")
+    assert "LOADED:\n" in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-import ignite.distributed as idist
 import torch
 from torch.utils.data import Sampler
 
@@ -38,8 +37,12 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.bucket_batches = bucket_batches
-        self.num_replicas = idist.get_world_size() if num_replicas is None else num_replicas
-        self.rank = idist.get_rank() if rank is None else rank
+        if num_replicas is None or rank is None:
+            import ignite.distributed as idist  # here, so that prediction starts without ignite
+
+            num_replicas = idist.get_world_size() if num_replicas is None else num_replicas
+            rank = idist.get_rank() if rank is None else rank
+        self.num_replicas, self.rank = num_replicas, rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:

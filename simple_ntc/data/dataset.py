@@ -4,7 +4,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import ignite.distributed as idist
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -68,6 +67,8 @@ def bucketed_loader(
     The loader gets its own generator so creating an iterator never draws from the global RNG
     (which would break exact resume).
     """
+    import ignite.distributed as idist  # here, so that prediction (classify.py) starts without ignite
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Found batch_sampler in provided kwargs")
         return idist.auto_dataloader(dataset, batch_sampler=sampler, collate_fn=collate_fn, num_workers=num_workers,

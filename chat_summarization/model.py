@@ -1,0 +1,205 @@
+"""Seq2seq models: a pretrained one from a hub name or local directory, or the embedded small BART.
+
+A trained summarizer is one directory written by ``save_pretrained``: model weights and config,
+tokenizer files, generation config, and ``summarization_config.json`` (source length and the
+generation settings chosen at training time), so summarize.py needs nothing else.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import (
+    AutoConfig,
+    AutoModelForSeq2SeqLM,
+    AutoTokenizer,
+    BartConfig,
+    BartForConditionalGeneration,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+from transformers.utils import logging as hf_logging
+
+from simple_ntc.errors import UserError
+
+from .generate import GenerationSettings
+
+SETTINGS_FILE = "summarization_config.json"
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """No "Loading weights" / "Writing model shards" progress bars from transformers."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+@dataclass
+class BartSize:
+    """Architecture of the embedded default BART (trained from scratch)."""
+
+    d_model: int = 256
+    encoder_layers: int = 3
+    decoder_layers: int = 3
+    attention_heads: int = 4
+    ffn_dim: int = 1024
+    dropout: float = 0.1
+
+
+def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> BartConfig:
+    """A BART config for ``tokenizer``: the decoder starts from ``</s>`` and first writes ``<s>``, as BART does."""
+    if size.d_model % size.attention_heads:
+        raise UserError(f"--d_model {size.d_model} must be divisible by --attention_heads {size.attention_heads}")
+    return BartConfig(
+        vocab_size=len(tokenizer),
+        d_model=size.d_model,
+        encoder_layers=size.encoder_layers,
+        decoder_layers=size.decoder_layers,
+        encoder_attention_heads=size.attention_heads,
+        decoder_attention_heads=size.attention_heads,
+        encoder_ffn_dim=size.ffn_dim,
+        decoder_ffn_dim=size.ffn_dim,
+        dropout=size.dropout,
+        max_position_embeddings=max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        forced_eos_token_id=tokenizer.eos_token_id,
+    )
+
+
+def load_pretrained_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the tokenizer of {name!r} (a local directory, or a hub name where a hub "
+                        f"is reachable): {str(error).splitlines()[0]}") from None
+
+
+def load_pretrained_model(name: str) -> PreTrainedModel:
+    try:
+        with quiet_transformers():
+            return AutoModelForSeq2SeqLM.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load a seq2seq model from {name!r}: {str(error).splitlines()[0]}") from None
+
+
+def load_pretrained_config(name: str) -> PretrainedConfig:
+    try:
+        return AutoConfig.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot load the config of {name!r}: {str(error).splitlines()[0]}") from None
+
+
+def model_from_config(config: PretrainedConfig) -> PreTrainedModel:
+    """A freshly initialized model of ``config`` (seed first for reproducible weights)."""
+    if isinstance(config, BartConfig):
+        return BartForConditionalGeneration(config)
+    return AutoModelForSeq2SeqLM.from_config(config)
+
+
+def load_config(directory: Path) -> PretrainedConfig:
+    return AutoConfig.from_pretrained(directory)
+
+
+def fit_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    """Grow the embeddings to the tokenizer (after tags were added)."""
+    if model.get_input_embeddings().num_embeddings < len(tokenizer):
+        model.resize_token_embeddings(len(tokenizer))
+
+
+def apply_generation_settings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                              settings: GenerationSettings) -> None:
+    """Write ``settings`` into the model's generation config (saved as generation_config.json)."""
+    config = model.generation_config
+    config.num_beams = settings.num_beams
+    config.max_new_tokens = settings.max_length
+    config.no_repeat_ngram_size = settings.no_repeat_ngram_size
+    config.length_penalty = settings.length_penalty
+    config.early_stopping = settings.num_beams > 1
+    config.decoder_start_token_id = model.config.decoder_start_token_id
+    config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    config.eos_token_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else config.eos_token_id
+
+
+@dataclass
+class SummarizerInfo:
+    """What summarize.py needs besides weights and tokenizer; stored as summarization_config.json."""
+
+    max_source_length: int
+    max_target_length: int
+    generation: dict[str, Any]
+    tags: list[str]
+    base_model: str
+    rouge_tokenizer: str = "auto"
+
+    @property
+    def generation_settings(self) -> GenerationSettings:
+        return GenerationSettings.from_dict(self.generation)
+
+
+def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, directory: Path,
+                    info: SummarizerInfo) -> None:
+    """Model, tokenizer, generation config and :class:`SummarizerInfo` into ``directory``."""
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"--model_fn {directory} is a file; a trained summarizer is saved as a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    apply_generation_settings(model, tokenizer, info.generation_settings)
+    with quiet_transformers():
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+    (directory / SETTINGS_FILE).write_text(json.dumps(asdict(info), ensure_ascii=False, indent=2) + "\n",
+                                           encoding="utf-8")
+
+
+@dataclass
+class Summarizer:
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    info: SummarizerInfo
+
+
+def load_summarizer(directory: str | Path) -> Summarizer:
+    """Load what :func:`save_summarizer` wrote; a wrong path is a one-line :class:`UserError`."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise UserError(f"model directory not found: {directory}")
+    if not directory.is_dir() or not (directory / "config.json").is_file():
+        raise UserError(f"{directory} is not a trained summarizer (no config.json); pass the --model_fn "
+                        "directory written by train.py --task summarization")
+    tokenizer = load_pretrained_tokenizer(str(directory))
+    model = load_pretrained_model(str(directory))
+    settings_path = directory / SETTINGS_FILE
+    if settings_path.is_file():
+        try:
+            info = SummarizerInfo(**json.loads(settings_path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError) as error:
+            raise UserError(f"{settings_path}: unreadable summarizer settings: {error}") from None
+    else:  # any other seq2seq directory: its own generation defaults
+        info = _info_of_foreign_model(model, str(directory))
+    return Summarizer(model, tokenizer, info)
+
+
+def _info_of_foreign_model(model: PreTrainedModel, name: str) -> SummarizerInfo:
+    """Settings of a seq2seq directory not written by train.py, from its own configs."""
+    generation = model.generation_config
+    settings = GenerationSettings(
+        num_beams=generation.num_beams or 1,
+        max_length=generation.max_new_tokens or generation.max_length or GenerationSettings.max_length,
+        no_repeat_ngram_size=generation.no_repeat_ngram_size or 0,
+        length_penalty=generation.length_penalty if generation.length_penalty is not None else 1.0,
+    )
+    positions = getattr(model.config, "max_position_embeddings", None) or 512
+    return SummarizerInfo(max_source_length=positions, max_target_length=settings.max_length,
+                          generation=asdict(settings), tags=[], base_model=name)

@@ -1,0 +1,257 @@
+"""Train a dialogue summarizer with the shared Ignite engine (python train.py --task summarization).
+
+    python train.py --task summarization --model_fn models/sum --train_fn train.csv --valid_fn dev.csv
+    python train.py --task summarization --model_fn models/sum --train_fn train.csv --valid_fn dev.csv \\
+        --pretrained_model_name ./kobart-summarization   # fine-tune any seq2seq model (hub name or local dir)
+
+Without --pretrained_model_name a small BART is trained from scratch with a byte-level BPE tokenizer
+learned on the training dialogues. Validation writes summaries with generate() (the beam settings
+below) and scores them with ROUGE; the best model by --valid_metric is saved with save_pretrained
+into the --model_fn directory, which summarize.py loads on its own.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ignite.distributed as idist
+
+from simple_ntc.config import ArgumentParser, parse_args
+from simple_ntc.engine import (
+    EngineOptions,
+    add_engine_arguments,
+    fit,
+    is_main_process,
+    launch,
+    read_resume_meta,
+    seed_everything,
+)
+from simple_ntc.errors import UserError
+
+from .dataset import Dialogue, parse_rows, read_dialogues
+from .features import SequenceFormat, SummarizationDataset, sorted_loader, training_loader
+from .generate import GenerationSettings
+from .model import (
+    BartSize,
+    SummarizerInfo,
+    apply_generation_settings,
+    fit_embeddings,
+    load_config,
+    load_pretrained_config,
+    load_pretrained_model,
+    load_pretrained_tokenizer,
+    model_from_config,
+    save_summarizer,
+    small_bart_config,
+)
+from .rouge import TOKENIZERS, get_tokenizer
+from .tokenizer import add_tags, find_tags, train_bpe_tokenizer
+from .training import VALID_METRIC_NAMES, GenerateForValidation, summarization_loss, validation_metrics
+
+BASE_DIR = "base"  # in the checkpoint directory: the tokenizer and model config a resumed run rebuilds
+EMBEDDED = "embedded-bart"
+# Defaults for an empty --lr / --scheduler: a small BART from scratch keeps its learning rate after
+# warmup; a pretrained model is fine-tuned with the usual linear decay.
+DEFAULT_LR = {"embedded": 1e-3, "pretrained": 5e-5}
+DEFAULT_SCHEDULER = {"embedded": "constant", "pretrained": "linear"}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="train.py", description=__doc__)
+    parser.add_argument("--task", choices=("summarization",), help="the task to train (this parser: summarization)")
+    data = parser.add_argument_group("data")
+    data.add_argument("--model_fn", metavar="DIR", help="directory to save the trained summarizer in")
+    data.add_argument("--train_fn", help="training dialogues: CSV fname,dialogue,summary[,topic] or JSON Lines")
+    data.add_argument("--train_rows", metavar="START:END", help="use only these data rows of --train_fn "
+                      "(Python slice, header excluded, e.g. 0:400); empty: all")
+    data.add_argument("--valid_fn", help="validation dialogues with summaries (same formats); empty: no validation, "
+                      "the last weights are saved")
+    data.add_argument("--valid_rows", metavar="START:END", help="use only these data rows of --valid_fn (e.g. 400:)")
+    data.add_argument("--max_source_length", type=int, help="dialogue tokens kept (longer dialogues are truncated)")
+    data.add_argument("--max_target_length", type=int,
+                      help="summary tokens trained on (longer summaries are truncated)")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--pretrained_model_name", help="AutoModelForSeq2SeqLM to fine-tune: local directory or hub "
+                       "name (e.g. digit82/kobart-summarization); empty: the embedded small BART trained from scratch")
+    model.add_argument("--vocab_size", type=int, help="embedded BART: byte-level BPE vocabulary size")
+    model.add_argument("--d_model", type=int, help="embedded BART: hidden size")
+    model.add_argument("--encoder_layers", type=int, help="embedded BART: encoder layers")
+    model.add_argument("--decoder_layers", type=int, help="embedded BART: decoder layers")
+    model.add_argument("--attention_heads", type=int, help="embedded BART: attention heads per layer")
+    model.add_argument("--ffn_dim", type=int, help="embedded BART: feed-forward inner size")
+    model.add_argument("--dropout", type=float, help="embedded BART: dropout probability")
+
+    generation = parser.add_argument_group("generation (validation, and the defaults saved for summarize.py)")
+    generation.add_argument("--num_beams", type=int, help="beam size of generate()")
+    generation.add_argument("--max_length", type=int, help="maximum summary length in tokens")
+    generation.add_argument("--no_repeat_ngram_size", type=int, help="forbid repeating n-grams of this size (0: off)")
+    generation.add_argument("--length_penalty", type=float, help="beam score length exponent (>1 favours longer)")
+    generation.add_argument("--valid_batch_size", type=int, help="dialogues per generate() batch in validation")
+    generation.add_argument("--rouge_tokenizer", choices=TOKENIZERS, help="ROUGE tokenization: auto (Kiwi morphemes "
+                            "when the text holds Hangul, else words), kiwi, word, or space (pre-tokenized text)")
+    add_engine_arguments(parser)
+    return parser
+
+
+@dataclass
+class TrainJob:
+    """Everything a training process needs; picklable for multi-process launch."""
+
+    args: dict[str, Any]
+    train: list[Dialogue]
+    valid: list[Dialogue] = field(default_factory=list)
+
+
+def main(argv: list[str], config_dir: Path) -> int | None:
+    parser = build_parser()
+    args = parse_args(parser, config_dir / "summarization.yaml", argv, required=["model_fn", "train_fn"])
+    options = EngineOptions.from_namespace(args)
+    options.validate()
+    generation_settings(args).validate()
+    _check_arguments(args)
+    train = read_dialogues(args.train_fn, parse_rows(args.train_rows, "--train_rows"), need_summary=True,
+                           what="training file")
+    valid = []
+    if args.valid_fn:
+        valid = read_dialogues(args.valid_fn, parse_rows(args.valid_rows, "--valid_rows"), need_summary=True,
+                               what="validation file")
+        if options.valid_metric not in VALID_METRIC_NAMES:
+            raise UserError(f"--valid_metric {options.valid_metric!r} is not computed for summarization; "
+                            f"choose from {', '.join(VALID_METRIC_NAMES)}")
+    launch(train_worker, TrainJob(vars(args), train, valid), nproc_per_node=options.nproc_per_node,
+           backend=options.backend)
+    return 0
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    positive = ["max_source_length", "max_target_length", "valid_batch_size", "vocab_size", "d_model",
+                "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim"]
+    for name in positive:
+        if getattr(args, name) is None or getattr(args, name) < 1:
+            raise UserError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    for name in ("max_source_length", "max_target_length"):
+        if getattr(args, name) < 3:
+            raise UserError(f"--{name} must be at least 3 (bos, a token, eos), got {getattr(args, name)}")
+    if not 0.0 <= args.dropout < 1.0:
+        raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if not args.pretrained_model_name and args.d_model % args.attention_heads:
+        raise UserError(f"--d_model {args.d_model} must be divisible by --attention_heads {args.attention_heads}")
+    model_fn = Path(args.model_fn)
+    if model_fn.exists() and not model_fn.is_dir():
+        raise UserError(f"--model_fn {model_fn} is a file; a summarizer is saved as a directory")
+
+
+def generation_settings(args: argparse.Namespace) -> GenerationSettings:
+    return GenerationSettings(num_beams=args.num_beams, max_length=args.max_length,
+                              no_repeat_ngram_size=args.no_repeat_ngram_size, length_penalty=args.length_penalty)
+
+
+def _log(args: argparse.Namespace, message: str) -> None:
+    if args.verbose >= 1 and is_main_process():
+        print(message, flush=True)
+
+
+def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path) -> None:
+    """Tokenizer (with the data's tags) and model config of a fresh run, saved to ``base_dir``."""
+    tags = find_tags(text for d in train for text in (d.dialogue, *d.summaries))
+    if args.pretrained_model_name:
+        tokenizer = load_pretrained_tokenizer(args.pretrained_model_name)
+        added = add_tags(tokenizer, tags)
+        config = load_pretrained_config(args.pretrained_model_name)
+        config.vocab_size = max(config.vocab_size, len(tokenizer))  # embeddings are resized to the tags
+        _log(args, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) added "
+             f"({', '.join(added) or 'none'})")
+    else:
+        texts = [text for d in train for text in (d.dialogue, *d.summaries)]
+        tokenizer = train_bpe_tokenizer(texts, args.vocab_size, tags)
+        max_positions = max(args.max_source_length, args.max_target_length)
+        config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
+                                                       args.attention_heads, args.ffn_dim, args.dropout),
+                                   max_positions)
+        _log(args, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on {len(train)} dialogues, "
+             f"tags {', '.join(tags) or 'none'}")
+    base_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(base_dir)
+    config.save_pretrained(base_dir)
+
+
+def resumed_run_meta(checkpoint_dir: Path) -> dict[str, Any]:
+    """The metadata of the run that ``--resume`` continues (a :class:`UserError` when there is none)."""
+    meta = read_resume_meta(checkpoint_dir)
+    if meta is None or not (checkpoint_dir / BASE_DIR / "config.json").is_file():
+        raise UserError(f"--resume: no checkpoint to resume from in {checkpoint_dir}")
+    if meta.get("task") != "summarization":
+        raise UserError(f"--resume: {checkpoint_dir} holds a {meta.get('task', 'different')} run, "
+                        "not a summarization one")
+    return meta
+
+
+def prepare_model(args: argparse.Namespace, train: list[Dialogue], checkpoint_dir: Path):
+    """Tokenizer and model of this run: fresh ones, or, with --resume, the ones of the checkpointed run."""
+    from transformers import AutoTokenizer
+
+    base_dir = checkpoint_dir / BASE_DIR
+    if not args.resume and is_main_process():
+        _build_base(args, train, base_dir)
+    idist.barrier()
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    if args.pretrained_model_name and not args.resume:
+        model = load_pretrained_model(args.pretrained_model_name)
+        fit_embeddings(model, tokenizer)
+    else:  # the embedded BART, or a resumed run whose weights come from the checkpoint
+        model = model_from_config(load_config(base_dir))
+    if model.config.decoder_start_token_id is None:
+        raise UserError("the model config has no decoder_start_token_id; set it in its config.json")
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and max(args.max_source_length, args.max_target_length) > positions:
+        raise UserError(f"--max_source_length/--max_target_length exceed the model's {positions} positions")
+    return tokenizer, model
+
+
+def train_worker(local_rank: int, job: TrainJob) -> None:
+    """One training process (module-level, so ``launch`` can start several)."""
+    args = argparse.Namespace(**job.args)
+    options = EngineOptions.from_namespace(args)
+    checkpoint_dir = options.resolved_checkpoint_dir(args.model_fn)
+    base_model = args.pretrained_model_name or EMBEDDED
+    if args.resume:  # the data order and the defaults follow the run being continued
+        resumed = resumed_run_meta(checkpoint_dir)
+        if resumed.get("seed", options.seed) != options.seed:
+            _log(args, f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
+        options.seed, base_model = resumed.get("seed", options.seed), resumed.get("base_model", base_model)
+    seed_everything(options.seed)
+    tokenizer, model = prepare_model(args, job.train, checkpoint_dir)
+    settings = generation_settings(args)
+    apply_generation_settings(model, tokenizer, settings)
+    _log(args, f"{len(job.train)} training / {len(job.valid)} validation dialogues; model: "
+         f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
+
+    fmt = SequenceFormat.of(tokenizer, model.config.decoder_start_token_id)
+    train_set = SummarizationDataset(job.train, tokenizer, fmt, args.max_source_length, args.max_target_length)
+    train_loader = training_loader(train_set, options.batch_size, options.seed, fmt.pad_id, options.num_workers)
+    valid_loader, eval_fn, metrics = None, None, None
+    if job.valid:
+        valid_set = SummarizationDataset(job.valid, tokenizer, fmt, args.max_source_length, args.max_target_length)
+        valid_loader = sorted_loader(valid_set, args.valid_batch_size, fmt.pad_id, options.num_workers)
+        rouge_tokenizer = get_tokenizer(args.rouge_tokenizer, [r for d in job.valid for r in d.summaries])
+        eval_fn = GenerateForValidation(tokenizer, settings)
+        metrics = validation_metrics(rouge_tokenizer)
+    kind = "embedded" if base_model == EMBEDDED else "pretrained"
+    meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
+            "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
+    result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
+                 eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
+                 default_lr=DEFAULT_LR[kind], default_scheduler=DEFAULT_SCHEDULER[kind], meta=meta,
+                 run_name=Path(args.model_fn).name, run_config=job.args)
+    if is_main_process():
+        info = SummarizerInfo(max_source_length=args.max_source_length, max_target_length=args.max_target_length,
+                              generation=vars(settings), tags=find_tags(tokenizer.get_added_vocab()),
+                              base_model=meta["base_model"], rouge_tokenizer=args.rouge_tokenizer)
+        save_summarizer(model, tokenizer, Path(args.model_fn), info)
+        best = (f"best {result.best_metric}={result.best_score:.2f} at epoch {result.best_epoch}"
+                if result.best_score is not None else f"weights of epoch {result.epochs_run}")
+        _log(args, f"Saved the summarizer ({best}) to {args.model_fn}")
+    idist.barrier()

@@ -1,0 +1,31 @@
+"""Consensus voting between prediction files: per fname, the candidate closest to the others.
+
+For each fname every candidate is scored by its mean ROUGE (mean of ROUGE-1/2/L F1) against the
+other candidates; the highest wins, the earlier file on ties. ROUGE F1 is symmetric, so at least
+three candidates are needed for a vote to mean anything.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .rouge import Tokenizer, pair_scores
+
+MIN_CANDIDATES = 3
+
+
+def consensus_index(candidates: Sequence[Sequence[str]]) -> int:
+    """Index of the tokenized candidate with the highest mean ROUGE against the other candidates."""
+    best_index, best_score = 0, float("-inf")
+    for i, candidate in enumerate(candidates):
+        others = [pair_scores(candidate, other) for j, other in enumerate(candidates) if j != i]
+        score = sum(sum(scores) / len(scores) for scores in others) / len(others)
+        if score > best_score:
+            best_index, best_score = i, score
+    return best_index
+
+
+def vote(candidates_per_row: Sequence[Sequence[str]], tokenizer: Tokenizer) -> list[int]:
+    """For each row of candidate texts (one per file), the index of the winning file."""
+    flat = [text for row in candidates_per_row for text in row]
+    tokens = iter(tokenizer.tokenize_many(flat))
+    return [consensus_index([next(tokens) for _ in row]) for row in candidates_per_row]
