@@ -46,14 +46,16 @@ def test_eval_fn_scores_rnn_cnn_models_with_headered_files(cnn_model, tmp_path):
                           "the file has sentence pairs but the model classifies single texts")
 
 
-def test_classify_with_an_rnn_cnn_model_does_not_import_transformers(cnn_model):
+def test_classify_imports_plotting_and_scoring_only_for_eval_fn(cnn_model):
+    """Heatmaps (matplotlib) and reports (scikit-learn) cost start-up time that plain classification must not pay;
+    tests/test_classification_cli.py checks the same for transformers and ignite."""
     model_fn, _ = cnn_model
     result = run_cli("classify.py", "--model_fn", model_fn, stdin="이 영화 정말 최고예요\n",
                      env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert "torch" in imported  # the import log works
-    assert not [name for name in imported if name.split(".")[0] in ("transformers", "matplotlib")]
+    assert not [name for name in imported if name.split(".")[0] in ("matplotlib", "sklearn", "transformers")]
 
 
 def test_sentence_pairs_and_multi_label_need_bert(tmp_path):

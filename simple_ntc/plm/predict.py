@@ -10,7 +10,6 @@ from transformers import PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from ..data.batching import BucketBatchSampler
-from ..engine.step import to_device
 from .data import FeatureDataset, PadToLongest, PairEncoder
 from .model import (
     config_to_dict,
@@ -65,7 +64,8 @@ class PLMClassifier:
         sampler = BucketBatchSampler(dataset.lengths, self.batch_size, shuffle=False, num_replicas=1, rank=0)
         with torch.inference_mode():
             for batch in DataLoader(dataset, batch_sampler=sampler, collate_fn=self.collate):
-                logits = self.model(**to_device(batch["inputs"], self.device)).logits.float()
+                inputs = {name: tensor.to(self.device) for name, tensor in batch["inputs"].items()}
+                logits = self.model(**inputs).logits.float()
                 # |logits| = (batch_size, n_labels)
                 scores = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
                 probs[batch["index"]] = scores.cpu()
