@@ -76,7 +76,8 @@ def save_confusion_heatmap(path: Path, summary: Mapping[str, Any], labels: Seque
 
     if "confusion_matrix" in summary:
         return save_heatmap(path, summary["confusion_matrix"], labels, labels, title)
-    return save_heatmap(path, summary["label_counts"], labels, LABEL_COUNT_COLUMNS, title, xlabel="", ylabel="label")
+    return save_heatmap(path, summary["label_counts"], labels, LABEL_COUNT_COLUMNS, title, xlabel="", ylabel="label",
+                        column_groups=2)
 
 
 def report(

@@ -42,8 +42,13 @@ def save_heatmap(
     title: str,
     xlabel: str = "predicted",
     ylabel: str = "true",
+    column_groups: int = 1,
 ) -> bool:
-    """Write the heatmap; returns whether label names were drawn (False: indices stand for them)."""
+    """Write the heatmap; returns whether label names were drawn (False: indices stand for them).
+
+    Colours are shares of each row, or of each of ``column_groups`` equal column groups of a row (per-label
+    ``TN FP | FN TP`` counts use 2: the share of the label's negatives, then of its positives).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,7 +67,8 @@ def save_heatmap(
     if not drawable([title], families):
         title = "".join(c if c.isascii() else "?" for c in title)
     matrix = np.asarray(counts, dtype=float)
-    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    groups = matrix.reshape(len(matrix), column_groups, -1)  # |groups| = (n_rows, column_groups, group_width)
+    shares = (groups / np.maximum(groups.sum(axis=2, keepdims=True), 1)).reshape(matrix.shape)
     width = 2.5 + 0.7 * max(len(columns), 2)
     height = 2.0 + 0.5 * max(len(rows), 2)
     with matplotlib.rc_context({"font.family": families}):
@@ -77,7 +83,8 @@ def save_heatmap(
         for (i, j), value in np.ndenumerate(matrix):
             axes.text(j, i, f"{int(value)}", ha="center", va="center",
                       color="white" if shares[i, j] > 0.5 else "black", fontsize=8)
-        figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the true label's row")
+        share_of = "the true label's row" if column_groups == 1 else "the label's true negatives / positives"
+        figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label=f"share of {share_of}")
         figure.tight_layout()
         atomic_write(path, lambda handle: figure.savefig(handle, format="png"))
         plt.close(figure)
