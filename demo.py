@@ -52,11 +52,8 @@ def main() -> None:
         from simple_ntc.demo import demo_steps as classification_steps
         parts.append(classification_steps)
     if args.only in (None, "summarization"):
-        try:
-            from chat_summarization.demo import demo_steps as summarization_steps
-            parts.append(summarization_steps)
-        except ImportError:
-            pass
+        from chat_summarization.demo import demo_steps as summarization_steps
+        parts.append(summarization_steps)
     for steps in parts:
         for step in steps(workdir, data, sys.executable):
             run(**step)
