@@ -217,3 +217,20 @@ def test_bf16_autocast_trains_on_cpu(tmp_path):
     model, result = run_fit(tmp_path, options(n_epochs=2, precision="bf16"), ToyDataset(40), ToyDataset(16, seed=1))
     assert all(math.isfinite(h["train"]["loss"]) for h in result.history)
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a bf16 model
+
+
+def test_progress_bar_filter_passes_each_epochs_first_and_last_batch_and_throttles_the_rest():
+    from ignite.engine import Engine
+
+    from simple_ntc.engine.reporting import at_most_every
+
+    engine, passed = Engine(lambda engine, batch: None), []
+    engine.add_event_handler(Events.ITERATION_COMPLETED(event_filter=at_most_every(3600.0)),
+                             lambda engine: passed.append(engine.state.iteration))
+    engine.run(range(50), max_epochs=2)
+    assert passed == [1, 50, 51, 100]
+    engine, passed = Engine(lambda engine, batch: None), []
+    engine.add_event_handler(Events.ITERATION_COMPLETED(event_filter=at_most_every(0.0)),
+                             lambda engine: passed.append(engine.state.iteration))
+    engine.run(range(5))
+    assert passed == [1, 2, 3, 4, 5]
