@@ -54,21 +54,24 @@ def multi_label_summary(y_true: Any, y_pred: Any, labels: Sequence[str]) -> dict
     }
 
 
-def format_label_counts(counts: Sequence[Sequence[int]], labels: Sequence[str]) -> str:
-    width = max(8, *(len(label) for label in labels), *(len(str(v)) for row in counts for v in row))
-    lines = ["label".ljust(width) + " " + " ".join(c.rjust(width) for c in LABEL_COUNT_COLUMNS)]
-    for label, row in zip(labels, counts):
-        lines.append(label.ljust(width) + " " + " ".join(str(v).rjust(width) for v in row))
+def format_count_table(corner: str, counts: Sequence[Sequence[int]], rows: Sequence[str],
+                       columns: Sequence[str]) -> str:
+    """A right-aligned table of counts with row and column names."""
+    width = max(8, *(len(name) for name in (*rows, *columns)), *(len(str(v)) for row in counts for v in row))
+    lines = [corner.ljust(width) + " " + " ".join(column.rjust(width) for column in columns)]
+    for name, row in zip(rows, counts):
+        lines.append(name.ljust(width) + " " + " ".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
+
+
+def format_label_counts(counts: Sequence[Sequence[int]], labels: Sequence[str]) -> str:
+    """Per-label TN, FP, FN, TP of a multi-label model."""
+    return format_count_table("label", counts, labels, LABEL_COUNT_COLUMNS)
 
 
 def format_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> str:
     """Rows are true labels, columns predicted labels."""
-    width = max(8, *(len(label) for label in labels), *(len(str(v)) for row in matrix for v in row))
-    lines = ["true \\ pred".ljust(width) + " " + " ".join(label.rjust(width) for label in labels)]
-    for label, row in zip(labels, matrix):
-        lines.append(label.ljust(width) + " " + " ".join(str(v).rjust(width) for v in row))
-    return "\n".join(lines)
+    return format_count_table("true \\ pred", matrix, labels, labels)
 
 
 def format_summary(title: str, summary: dict[str, Any], labels: Sequence[str]) -> str:
