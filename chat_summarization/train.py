@@ -25,6 +25,7 @@ from simple_ntc.engine import (
     fit,
     is_main_process,
     launch,
+    print_on_main,
     read_resume_meta,
     seed_everything,
 )
@@ -149,11 +150,6 @@ def generation_settings(args: argparse.Namespace) -> GenerationSettings:
                               no_repeat_ngram_size=args.no_repeat_ngram_size, length_penalty=args.length_penalty)
 
 
-def _log(args: argparse.Namespace, message: str) -> None:
-    if args.verbose >= 1 and is_main_process():
-        print(message, flush=True)
-
-
 def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path) -> None:
     """Tokenizer (with the data's tags) and model config of a fresh run, saved to ``base_dir``."""
     tags = find_tags(text for d in train for text in (d.dialogue, *d.summaries))
@@ -162,7 +158,7 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         added = add_tags(tokenizer, tags)
         config = load_pretrained_config(args.pretrained_model_name)
         config.vocab_size = max(config.vocab_size, len(tokenizer))  # embeddings are resized to the tags
-        _log(args, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) added "
+        print_on_main(args.verbose, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) added "
              f"({', '.join(added) or 'none'})")
     else:
         texts = [text for d in train for text in (d.dialogue, *d.summaries)]
@@ -171,7 +167,7 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
                                                        args.attention_heads, args.ffn_dim, args.dropout),
                                    max_positions)
-        _log(args, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on {len(train)} dialogues, "
+        print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on {len(train)} dialogues, "
              f"tags {', '.join(tags) or 'none'}")
     base_dir.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(base_dir)
@@ -220,13 +216,13 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     if args.resume:  # the data order and the defaults follow the run being continued
         resumed = resumed_run_meta(checkpoint_dir)
         if resumed.get("seed", options.seed) != options.seed:
-            _log(args, f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
+            print_on_main(args.verbose, f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
         options.seed, base_model = resumed.get("seed", options.seed), resumed.get("base_model", base_model)
     seed_everything(options.seed)
     tokenizer, model = prepare_model(args, job.train, checkpoint_dir)
     settings = generation_settings(args)
     apply_generation_settings(model, tokenizer, settings)
-    _log(args, f"{len(job.train)} training / {len(job.valid)} validation dialogues; model: "
+    print_on_main(args.verbose, f"{len(job.train)} training / {len(job.valid)} validation dialogues; model: "
          f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
 
     fmt = SequenceFormat.of(tokenizer, model.config.decoder_start_token_id)
@@ -253,5 +249,5 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         save_summarizer(model, tokenizer, Path(args.model_fn), info)
         best = (f"best {result.best_metric}={result.best_score:.2f} at epoch {result.best_epoch}"
                 if result.best_score is not None else f"weights of epoch {result.epochs_run}")
-        _log(args, f"Saved the summarizer ({best}) to {args.model_fn}")
+        print_on_main(args.verbose, f"Saved the summarizer ({best}) to {args.model_fn}")
     idist.barrier()

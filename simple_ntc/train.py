@@ -17,7 +17,16 @@ from .data.corpus import CorpusFormat
 from .data.dataset import EncodedDataset, make_loader
 from .data.splits import DataSplits, load_splits
 from .data.tokenization import TOKENIZERS, TextTokenizer
-from .engine import EngineOptions, add_engine_arguments, fit, is_main_process, launch, read_resume_meta, seed_everything
+from .engine import (
+    EngineOptions,
+    add_engine_arguments,
+    fit,
+    is_main_process,
+    launch,
+    print_on_main,
+    read_resume_meta,
+    seed_everything,
+)
 from .engine.distributed import resolve_device
 from .errors import UserError
 from .evaluate import report as report_splits
@@ -175,11 +184,6 @@ def corpus_format(args: argparse.Namespace) -> CorpusFormat:
                         args.delimiter)
 
 
-def log(args: argparse.Namespace, message: str) -> None:
-    if args.verbose >= 1 and is_main_process():
-        print(message, flush=True)
-
-
 def model_kwargs(architecture: str, args: argparse.Namespace, vocab_size: int, n_classes: int,
                  pad_id: int) -> dict[str, Any]:
     common = {"input_size": vocab_size, "word_vec_size": args.word_vec_size, "n_classes": n_classes,
@@ -203,7 +207,7 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
         tokenizer = TextTokenizer.train(args.tokenizer, [e.text for e in splits.train], args.max_length,
                                         args.min_vocab_freq, args.max_vocab_size, args.bpe_vocab_size)
         labels = splits.labels
-    log(args, f"Vocabulary: {tokenizer.vocab_size} {args.tokenizer} tokens; labels: {', '.join(labels)}")
+    print_on_main(args.verbose, f"Vocabulary: {tokenizer.vocab_size} {args.tokenizer} tokens; labels: {', '.join(labels)}")
     index = {label: i for i, label in enumerate(labels)}
     encode = lambda examples: EncodedDataset(tokenizer.encode([e.text for e in examples]),  # noqa: E731
                                              [index[e.label] for e in examples])
@@ -212,7 +216,7 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
     for name in architectures:
         seed_everything(options.seed)  # each architecture starts as if trained alone
         model = build_model(name, model_kwargs(name, args, tokenizer.vocab_size, len(labels), tokenizer.pad_id))
-        log(args, f"Training {name.upper()} ({sum(p.numel() for p in model.parameters()):,} parameters) on "
+        print_on_main(args.verbose, f"Training {name.upper()} ({sum(p.numel() for p in model.parameters()):,} parameters) on "
             f"{len(train_data)} examples, validating on {len(valid_data)}")
         train_loader = make_loader(train_data, tokenizer.pad_id, options.batch_size, True, options.seed,
                                    options.num_workers)
@@ -228,15 +232,15 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
 def report(args: argparse.Namespace, predictor: Predictor, splits: DataSplits) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class reports and confusion heatmaps on valid (and test), per model and ensemble."""
     return report_splits(predictor, {"valid": splits.valid, "test": splits.test}, args.model_fn,
-                         lambda message: log(args, message))
+                         lambda message: print_on_main(args.verbose, message))
 
 
 def train_worker(local_rank: int, args: argparse.Namespace) -> None:
     """The whole pipeline in one process (rank 0 reports and writes the model file)."""
     options = EngineOptions.from_namespace(args)
     splits = load_splits(args.train_fn, corpus_format(args), args.valid_fn, args.test_fn, args.valid_ratio,
-                         args.test_ratio, options.seed, args.skip_bad_lines, lambda m: log(args, m))
-    log(args, f"Data: {len(splits.train)} train, {len(splits.valid)} valid, {len(splits.test)} test examples")
+                         args.test_ratio, options.seed, args.skip_bad_lines, lambda m: print_on_main(args.verbose, m))
+    print_on_main(args.verbose, f"Data: {len(splits.train)} train, {len(splits.valid)} valid, {len(splits.test)} test examples")
     if not args.bert and any(e.text_pair for e in splits.train):
         raise UserError(f"{args.train_fn}: sentence pairs (label<TAB>text_a<TAB>text_b) need --bert")
     if args.bert:
@@ -250,7 +254,7 @@ def train_worker(local_rank: int, args: argparse.Namespace) -> None:
     results = report(args, predictor, splits)
     config = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, list, type(None)))}
     save_model_file(args.model_fn, {**predictor.to_file_data(), "config": config, "report": _plain(results)})
-    log(args, f"\nSaved {', '.join(predictor.model_names)} to {args.model_fn}")
+    print_on_main(args.verbose, f"\nSaved {', '.join(predictor.model_names)} to {args.model_fn}")
 
 
 def _plain(results: dict[str, Any]) -> dict[str, Any]:

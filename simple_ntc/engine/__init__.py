@@ -5,7 +5,7 @@ checkpoints (:mod:`.checkpoint`), logging (:mod:`.reporting`, :mod:`.experiment`
 launch (:mod:`.distributed`) and :func:`fit`, which wires them together.
 """
 from .checkpoint import find_last_checkpoint, read_checkpoint
-from .distributed import is_main_process, launch, resolve_device
+from .distributed import is_main_process, launch, print_on_main, resolve_device
 from .fitting import FitResult, fit, read_resume_meta, unwrap
 from .optim import create_optimizer, create_scheduler
 from .options import EngineOptions, add_engine_arguments
@@ -15,5 +15,5 @@ from .step import StepOutput, autocast, create_eval_step, create_train_step, to_
 __all__ = [
     "EngineOptions", "FitResult", "StepOutput", "add_engine_arguments", "autocast", "create_eval_step",
     "create_optimizer", "create_scheduler", "create_train_step", "find_last_checkpoint", "fit", "is_main_process",
-    "launch", "read_checkpoint", "read_resume_meta", "resolve_device", "seed_everything", "to_device", "unwrap",
+    "launch", "print_on_main", "read_checkpoint", "read_resume_meta", "resolve_device", "seed_everything", "to_device", "unwrap",
 ]

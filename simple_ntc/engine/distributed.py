@@ -32,6 +32,12 @@ def is_main_process() -> bool:
     return idist.get_rank() == 0
 
 
+def print_on_main(verbose: int, message: str) -> None:
+    """Print ``message`` from rank 0 only, unless ``--verbose 0``."""
+    if verbose >= 1 and is_main_process():
+        print(message, flush=True)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

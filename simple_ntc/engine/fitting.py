@@ -32,7 +32,7 @@ from .checkpoint import (
     remove_checkpoints,
     write_finished,
 )
-from .distributed import is_main_process, resolve_device
+from .distributed import is_main_process, print_on_main, resolve_device
 from .experiment import attach_wandb
 from .optim import create_optimizer, create_scheduler, warmup_steps_for
 from .options import EngineOptions
@@ -83,11 +83,6 @@ def _default(value: Any, default: Any) -> Any:
 
 def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
-
-
-def _log(options: EngineOptions, message: str) -> None:
-    if options.verbose >= 1 and is_main_process():
-        print(message, flush=True)
 
 
 def read_resume_meta(checkpoint_dir: Path) -> dict[str, Any] | None:
@@ -194,7 +189,7 @@ def fit(
             train = {k: float(engine.state.metrics[k]) for k in available_step_metrics if k in engine.state.metrics}
             history.append({"epoch": engine.state.epoch, "iteration": engine.state.iteration,
                             "train": train, "valid": valid})
-            _log(options, f"Epoch {engine.state.epoch}/{engine.state.max_epochs} (iteration "
+            print_on_main(options.verbose, f"Epoch {engine.state.epoch}/{engine.state.max_epochs} (iteration "
                  f"{engine.state.iteration}): train {format_metrics(train)} | valid {format_metrics(valid)}"
                  f" | best {best.metric}={best.value:.4f} (epoch {best.epoch})")
 
@@ -206,7 +201,7 @@ def fit(
         def log_epoch(engine: Engine) -> None:
             train = {k: float(engine.state.metrics[k]) for k in available_step_metrics if k in engine.state.metrics}
             history.append({"epoch": engine.state.epoch, "iteration": engine.state.iteration, "train": train})
-            _log(options, f"Epoch {engine.state.epoch}/{engine.state.max_epochs}: train {format_metrics(train)}")
+            print_on_main(options.verbose, f"Epoch {engine.state.epoch}/{engine.state.max_epochs}: train {format_metrics(train)}")
 
     trainer.add_event_handler(Events.EPOCH_COMPLETED, last_checkpointer(to_save, checkpoint_dir, options.n_saved))
 
@@ -231,7 +226,7 @@ def fit(
     def mark_early_stop() -> None:
         nonlocal stopped_early
         stopped_early = True
-        _log(options, f"Early stopping: no improvement of {best.metric} in {options.early_stop} validations")
+        print_on_main(options.verbose, f"Early stopping: no improvement of {best.metric} in {options.early_stop} validations")
 
     started = time.time()
     try:
@@ -250,7 +245,7 @@ def fit(
     idist.barrier()
     if best_path is not None:
         Checkpoint.load_objects({"model": core}, read_checkpoint(best_path))
-        _log(options, f"Restored the best weights: {best.metric}={best.value:.4f} at epoch {best.epoch} "
+        print_on_main(options.verbose, f"Restored the best weights: {best.metric}={best.value:.4f} at epoch {best.epoch} "
              f"({time.time() - started:.1f}s of training)")
     return result
 
@@ -266,7 +261,7 @@ def _finished_run(model: nn.Module, checkpoint_dir: Path, options: EngineOptions
         return None
     state = read_checkpoint(source)
     Checkpoint.load_objects({"model": model}, state if best is not None else state["model"])
-    _log(options, f"{checkpoint_dir} holds a finished run ({info['epochs_run']} epoch(s)); using its "
+    print_on_main(options.verbose, f"{checkpoint_dir} holds a finished run ({info['epochs_run']} epoch(s)); using its "
          f"{'best' if best is not None else 'last'} weights")
     return FitResult(info["best_metric"], info["best_score"], info["best_epoch"], info["epochs_run"],
                      info["stopped_early"], [], source, best)
@@ -280,7 +275,7 @@ def _prepare_checkpoint_dir(
         if main:
             removed = remove_checkpoints(checkpoint_dir)
             if removed:
-                _log(options, f"Removed {len(removed)} checkpoint(s) of an earlier run in {checkpoint_dir} "
+                print_on_main(options.verbose, f"Removed {len(removed)} checkpoint(s) of an earlier run in {checkpoint_dir} "
                      "(pass --resume to continue a run instead)")
         idist.barrier()
         return None
@@ -299,5 +294,5 @@ def _prepare_checkpoint_dir(
         raise UserError(f"--resume: {last} has already trained {done} epoch(s); "
                         f"raise --n_epochs above {done} to continue")
     Checkpoint.load_objects({k: v for k, v in to_save.items() if k in state}, state)
-    _log(options, f"Resuming from {last} (epoch {done} of {options.n_epochs})")
+    print_on_main(options.verbose, f"Resuming from {last} (epoch {done} of {options.n_epochs})")
     return last

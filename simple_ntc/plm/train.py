@@ -12,7 +12,15 @@ from typing import Any
 
 from ..data.corpus import Example
 from ..data.splits import DataSplits
-from ..engine import EngineOptions, fit, is_main_process, read_resume_meta, resolve_device, seed_everything
+from ..engine import (
+    EngineOptions,
+    fit,
+    is_main_process,
+    print_on_main,
+    read_resume_meta,
+    resolve_device,
+    seed_everything,
+)
 from ..errors import UserError
 from .data import FeatureDataset, PadToLongest, PairEncoder, example_pairs, example_targets, make_loader
 from .model import (
@@ -33,11 +41,6 @@ DEFAULT_SCHEDULER = "linear"
 DEFAULT_WARMUP_RATIO = 0.2
 
 
-def _log(args: argparse.Namespace, message: str) -> None:
-    if args.verbose >= 1 and is_main_process():
-        print(message, flush=True)
-
-
 def checkpoint_dir(args: argparse.Namespace, options: EngineOptions) -> Path:
     """``<checkpoint_dir>/bert``, as RNN/CNN runs keep theirs in ``rnn/`` and ``cnn/``."""
     return options.resolved_checkpoint_dir(args.model_fn) / MODEL_NAME
@@ -56,7 +59,7 @@ def _model_and_tokenizer(args: argparse.Namespace, options: EngineOptions, split
     labels = splits.labels
     model, tokenizer, new_weights = load_pretrained(args.pretrained_model_name, labels, args.multi_label)
     if new_weights:
-        _log(args, f"Initialized a new classification head: {', '.join(new_weights)}")
+        print_on_main(args.verbose, f"Initialized a new classification head: {', '.join(new_weights)}")
     return model, tokenizer, labels, args.multi_label, any(e.text_pair for e in splits.train)
 
 
@@ -66,7 +69,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
     model, tokenizer, labels, multi_label, pair = _model_and_tokenizer(args, options, splits)
     max_length = usable_max_length(args.max_length, tokenizer, model.config)
     if max_length < args.max_length:
-        _log(args, f"max_length {args.max_length} is more than the model takes; using {max_length} tokens")
+        print_on_main(args.verbose, f"max_length {args.max_length} is more than the model takes; using {max_length} tokens")
     input_names = model_input_names(model, tokenizer)
     encode = PairEncoder(tokenizer, max_length, input_names)
     collate = PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)
@@ -77,7 +80,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
 
     train_data, valid_data = dataset(splits.train), dataset(splits.valid)
     kind = ("multi-label" if multi_label else "single-label") + (" sentence-pair" if pair else "")
-    _log(args, f"Fine-tuning {args.pretrained_model_name} ({model.config.model_type}, "
+    print_on_main(args.verbose, f"Fine-tuning {args.pretrained_model_name} ({model.config.model_type}, "
          f"{sum(p.numel() for p in model.parameters()):,} parameters) as a {kind} classifier of {len(labels)} "
          f"labels on {len(train_data)} examples, validating on {len(valid_data)}; inputs: {', '.join(input_names)}, "
          f"at most {max_length} tokens")
@@ -95,7 +98,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
                               options.batch_size * 2, args.pretrained_model_name)
     if multi_label and args.tune_thresholds and is_main_process():
         predictor.thresholds = tune_on(predictor, splits.valid, args.threshold)
-        _log(args, "Thresholds tuned on valid: " + ", ".join(
+        print_on_main(args.verbose, "Thresholds tuned on valid: " + ", ".join(
             f"{label}={t:.2f}" for label, t in zip(labels, predictor.thresholds)))
     return predictor
 
