@@ -236,11 +236,12 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         eval_fn = GenerateForValidation(tokenizer, settings)
         metrics = validation_metrics(rouge_tokenizer)
     kind = "embedded" if base_model == EMBEDDED else "pretrained"
+    options = options.with_defaults(lr=DEFAULT_LR[kind], scheduler=DEFAULT_SCHEDULER[kind])
     meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
-                 default_lr=DEFAULT_LR[kind], default_scheduler=DEFAULT_SCHEDULER[kind], meta=meta,
+                 meta=meta,
                  run_name=Path(args.model_fn).name, run_config=job.args)
     if is_main_process():
         info = SummarizerInfo(max_source_length=args.max_source_length, max_target_length=args.max_target_length,

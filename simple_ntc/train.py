@@ -222,8 +222,7 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
                                    options.num_workers)
         valid_loader = make_loader(valid_data, tokenizer.pad_id, options.batch_size, False)
         fit(model, train_loader, classification.loss_fn, options, checkpoint_root / name, valid_loader,
-            classification.eval_fn, classification.metrics(), default_lr=1e-3, default_scheduler="linear",
-            default_warmup_ratio=0.05,
+            classification.eval_fn, classification.metrics(),
             meta={"tokenizer": tokenizer.to_dict(), "labels": labels}, run_name=name, run_config=vars(args))
         models[name] = model
     return RNNCNNClassifier(tokenizer, labels, models, resolve_device(options.gpu_id), options.batch_size)

@@ -234,3 +234,8 @@ def test_progress_bar_filter_passes_each_epochs_first_and_last_batch_and_throttl
                              lambda engine: passed.append(engine.state.iteration))
     engine.run(range(5))
     assert passed == [1, 2, 3, 4, 5]
+
+
+def test_with_defaults_fills_only_the_options_left_empty():
+    filled = options(lr=None, warmup_ratio=None).with_defaults(lr=0.1, scheduler="cosine", warmup_ratio=0.3)
+    assert (filled.lr, filled.scheduler, filled.warmup_ratio) == (0.1, "linear", 0.3)

@@ -77,10 +77,6 @@ class FitResult:
     best_checkpoint: Path | None = None
 
 
-def _default(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
 def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
@@ -104,9 +100,6 @@ def fit(
     metrics: Mapping[str, Metric] | None = None,
     valid_metric_names: Sequence[str] | None = None,
     step_metrics: Sequence[str] = ("loss", "accuracy"),
-    default_lr: float = 1e-3,
-    default_scheduler: str = "none",
-    default_warmup_ratio: float = 0.0,
     meta: Mapping[str, Any] | None = None,
     run_name: str = "model",
     run_config: Mapping[str, Any] | None = None,
@@ -118,6 +111,7 @@ def fit(
     validation ``metrics`` consume. ``meta`` (plain types) is stored in every full checkpoint.
     """
     options.validate()
+    options = options.with_defaults(lr=1e-3, scheduler="none", warmup_ratio=0.0)
     device = resolve_device(options.gpu_id)
     if options.precision == "fp16" and device.type != "cuda":
         raise UserError("--precision fp16 needs a CUDA device; use --precision bf16 on CPU")
@@ -138,13 +132,11 @@ def fit(
         model = idist.auto_model(model)
     core = unwrap(model)
     optimizer = idist.auto_optim(create_optimizer(
-        core, options.optimizer, _default(options.lr, default_lr), options.weight_decay, options.adam_epsilon,
-        options.momentum))
+        core, options.optimizer, options.lr, options.weight_decay, options.adam_epsilon, options.momentum))
     updates_per_epoch = math.ceil(len(train_loader) / options.grad_acc)
     total_updates = updates_per_epoch * options.n_epochs
-    scheduler = create_scheduler(optimizer, _default(options.scheduler, default_scheduler), total_updates,
-                                 warmup_steps_for(total_updates, _default(options.warmup_ratio, default_warmup_ratio),
-                                                  options.warmup_steps))
+    scheduler = create_scheduler(optimizer, options.scheduler, total_updates,
+                                 warmup_steps_for(total_updates, options.warmup_ratio, options.warmup_steps))
     scaler = torch.amp.GradScaler("cuda", enabled=options.precision == "fp16" and device.type == "cuda")
 
     trainer = Engine(create_train_step(model, optimizer, scheduler, loss_fn, device, options.grad_acc,

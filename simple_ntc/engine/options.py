@@ -16,7 +16,11 @@ WANDB_MODES = ("auto", "online", "offline")
 
 @dataclass
 class EngineOptions:
-    """Everything the engine needs to know about a run; task code fills ``lr`` etc. when None."""
+    """Everything the engine needs to know about a run.
+
+    ``lr``, ``scheduler`` and ``warmup_ratio`` may be None (empty flags): task code fills them with its
+    model's defaults (:meth:`with_defaults`); :func:`fit` falls back to 1e-3, no schedule and no warmup.
+    """
 
     n_epochs: int = 10
     batch_size: int = 64
@@ -59,6 +63,10 @@ class EngineOptions:
         if getattr(args, "use_radam", False):
             options.optimizer = "radam"
         return options
+
+    def with_defaults(self, **defaults: object) -> "EngineOptions":
+        """A copy in which the fields left empty (None) take ``defaults``."""
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
     @property
     def mode(self) -> str:

@@ -36,11 +36,6 @@ from .predict import MODEL_NAME, PLMClassifier
 from .task import task_for
 from .thresholds import tune_thresholds
 
-DEFAULT_LR = 5e-5
-DEFAULT_SCHEDULER = "linear"
-DEFAULT_WARMUP_RATIO = 0.2
-
-
 def checkpoint_dir(args: argparse.Namespace, options: EngineOptions) -> Path:
     """``<checkpoint_dir>/bert``, as RNN/CNN runs keep theirs in ``rnn/`` and ``cnn/``."""
     return options.resolved_checkpoint_dir(args.model_fn) / MODEL_NAME
@@ -90,9 +85,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
     fit(model, make_loader(train_data, collate, options.batch_size, True, options.seed, options.num_workers),
         task.loss_fn, options, checkpoint_dir(args, options),
         make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(),
-        valid_metric_names=task.metric_names, default_lr=DEFAULT_LR, default_scheduler=DEFAULT_SCHEDULER,
-        default_warmup_ratio=DEFAULT_WARMUP_RATIO,
-        meta=meta, run_name=MODEL_NAME, run_config=vars(args))
+        valid_metric_names=task.metric_names, meta=meta, run_name=MODEL_NAME, run_config=vars(args))
     predictor = PLMClassifier(model, tokenizer, labels, multi_label, pair, max_length,
                               [args.threshold] * len(labels), resolve_device(options.gpu_id),
                               options.batch_size * 2, args.pretrained_model_name)
