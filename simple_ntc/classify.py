@@ -132,16 +132,14 @@ def classify_stream(
 def evaluate_file(args: argparse.Namespace, predictor: Predictor, models: Sequence[str]) -> None:
     """Print the training report for ``--eval_fn`` and save its confusion heatmap next to the model."""
     from .data.corpus import CorpusFormat, read_corpus
+    from .data.splits import report_bad_lines
     from .evaluate import check_examples, report
 
-    if args.text_col is None and (args.label_col or args.text_pair_col or args.label_cols):
-        raise UserError("--label_col/--text_pair_col/--label_cols need --text_col (a headered file)")
     fmt = CorpusFormat(args.text_col, args.label_col, args.text_pair_col, args.label_cols, predictor.multi_label,
                        args.delimiter)
+    fmt.check()
     corpus = read_corpus(args.eval_fn, fmt, args.skip_bad_lines)
-    if corpus.bad_lines:
-        line, reason = corpus.bad_lines[0]
-        print(f"Skipped {len(corpus.bad_lines)} malformed row(s) of {args.eval_fn} (first: line {line}: {reason})")
+    report_bad_lines(args.eval_fn, corpus)
     if corpus.label_names is not None and sorted(corpus.label_names) != sorted(predictor.labels):
         raise UserError(f"{args.eval_fn}:1: label columns ({', '.join(corpus.label_names)}) differ from the "
                         f"model's labels ({', '.join(predictor.labels)}); name them with --label_cols")

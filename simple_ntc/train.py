@@ -156,8 +156,7 @@ def check_args(args: argparse.Namespace) -> EngineOptions:
             raise UserError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.text_col is None and (args.label_col or args.text_pair_col or args.label_cols):
-        raise UserError("--label_col/--text_pair_col/--label_cols need --text_col (a headered file)")
+    corpus_format(args).check()
     options = EngineOptions.from_namespace(args)
     options.validate()
     return options

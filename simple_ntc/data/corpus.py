@@ -51,6 +51,11 @@ class CorpusFormat:
     def headered(self) -> bool:
         return self.text_col is not None
 
+    def check(self) -> None:
+        """Column names only make sense in a headered file."""
+        if not self.headered and (self.label_col or self.text_pair_col or self.label_cols):
+            raise UserError("--label_col/--text_pair_col/--label_cols need --text_col (a headered file)")
+
     def delimiter_for(self, path: Path) -> str:
         if self.delimiter:
             return "\t" if self.delimiter in ("tab", "\\t") else self.delimiter

@@ -32,7 +32,8 @@ def hold_out(examples: list[Example], ratios: Sequence[float], seed: int) -> lis
     return [[examples[i] for i in part] for part in [rest, *parts]]
 
 
-def _report_bad_lines(path: Path, corpus: Corpus, log: Callable[[str], None]) -> None:
+def report_bad_lines(path: str | Path, corpus: Corpus, log: Callable[[str], None] = print) -> None:
+    """Say how many malformed rows ``--skip_bad_lines`` skipped, and the first."""
     if corpus.bad_lines:
         line, reason = corpus.bad_lines[0]
         log(f"Skipped {len(corpus.bad_lines)} malformed row(s) of {path} (first: line {line}: {reason})")
@@ -51,7 +52,7 @@ def load_splits(
 ) -> DataSplits:
     """Read the corpora; hold out valid/test rows of the training file when no file is given for them."""
     corpus = read_corpus(train_fn, fmt, skip_bad_lines)
-    _report_bad_lines(Path(train_fn), corpus, log)
+    report_bad_lines(Path(train_fn), corpus, log)
     examples = corpus.examples
     labels = corpus.label_names or sorted({label for e in examples for label in e.labels})
     ratios = [valid_ratio if not valid_fn else 0.0, test_ratio if not test_fn else 0.0]
@@ -60,7 +61,7 @@ def load_splits(
     for name, path in (("valid", valid_fn), ("test", test_fn)):
         if path:
             other = read_corpus(path, fmt, skip_bad_lines)
-            _report_bad_lines(Path(path), other, log)
+            report_bad_lines(Path(path), other, log)
             if corpus.label_names is not None and other.label_names != corpus.label_names:
                 raise UserError(f"{path}:1: label columns differ from {train_fn}")
             for example in other.examples:
