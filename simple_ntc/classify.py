@@ -98,7 +98,7 @@ def format_rows(
     """The output line of every input line."""
     texts = [i for i, line in enumerate(lines) if line.strip()]
     split = [lines[i].split("\t", 1) for i in texts]
-    pairs = [parts[1] if len(parts) > 1 else "" for parts in split] if getattr(predictor, "pair", False) else None
+    pairs = [parts[1] if len(parts) > 1 else "" for parts in split] if predictor.pair else None
     inputs = [parts[0] for parts in split] if pairs is not None else [lines[i] for i in texts]
     fields = [("", "")] * len(lines)
     if texts:

@@ -12,16 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from .data.corpus import Example
+from .data.corpus import Example, example_pairs, example_targets
 from .errors import UserError
 from .metrics import LABEL_COUNT_COLUMNS, argmax, format_summary, multi_label_summary, single_label_summary
 from .models.ensemble import mean_probabilities
+from .plm.thresholds import apply_thresholds
 from .predict import Predictor
 
 
 def check_examples(predictor: Predictor, examples: Sequence[Example], source: str) -> None:
     """Labels the model knows and inputs of its shape (single texts or pairs); ``file:line`` errors otherwise."""
-    pair = getattr(predictor, "pair", False)
+    pair = predictor.pair
     if pair and not any(e.text_pair for e in examples):
         raise UserError(f"{source}: the model classifies sentence pairs, the file has single texts "
                         "(label<TAB>text_a<TAB>text_b, or --text_pair_col)")
@@ -35,29 +36,17 @@ def check_examples(predictor: Predictor, examples: Sequence[Example], source: st
                             f"({', '.join(predictor.labels)})")
 
 
-def multi_hot(examples: Sequence[Example], labels: Sequence[str]) -> np.ndarray:
-    index = {label: i for i, label in enumerate(labels)}
-    rows = np.zeros((len(examples), len(labels)), dtype=int)
-    for row, example in enumerate(examples):
-        rows[row, [index[label] for label in example.labels]] = 1
-    return rows
-
-
 def evaluate(predictor: Predictor, examples: Sequence[Example], models: Sequence[str] | None = None) -> dict[str, Any]:
     """``{model_name: summary}`` plus ``ensemble`` when more than one model is scored."""
     names = list(models or predictor.model_names)
-    texts = [e.text for e in examples]
-    pairs = [e.text_pair or "" for e in examples] if getattr(predictor, "pair", False) else None
-    probs = predictor.probabilities(texts, pairs, names)
+    probs = predictor.probabilities([e.text for e in examples], example_pairs(examples, predictor.pair), names)
     if len(names) > 1:
         probs["ensemble"] = mean_probabilities(list(probs.values()))
+    y_true = example_targets(examples, predictor.labels, predictor.multi_label)
     if predictor.multi_label:
-        y_true = multi_hot(examples, predictor.labels)
-        thresholds = np.asarray(predictor.thresholds)
-        return {name: multi_label_summary(y_true, np.asarray(p) >= thresholds, predictor.labels)
+        y_true = np.asarray(y_true, dtype=int)
+        return {name: multi_label_summary(y_true, apply_thresholds(p, predictor.thresholds).numpy(), predictor.labels)
                 for name, p in probs.items()}
-    index = {label: i for i, label in enumerate(predictor.labels)}
-    y_true = [index[e.label] for e in examples]
     return {name: single_label_summary(y_true, argmax(p), predictor.labels) for name, p in probs.items()}
 
 

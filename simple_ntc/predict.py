@@ -24,6 +24,7 @@ class Predictor(Protocol):
 
     labels: list[str]
     multi_label: bool
+    pair: bool  # inputs are sentence pairs (text_a, text_b)
     model_names: list[str]
 
     def probabilities(
@@ -45,6 +46,7 @@ class RNNCNNClassifier:
     """A vocabulary-based classifier bundle: tokenizer, label names and RNN and/or CNN models."""
 
     multi_label = False
+    pair = False
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import classification
 from .config import ArgumentParser, parse_args
-from .data.corpus import CorpusFormat
+from .data.corpus import CorpusFormat, example_targets
 from .data.dataset import EncodedDataset, make_loader
 from .data.splits import DataSplits, load_splits
 from .data.tokenization import TOKENIZERS, TextTokenizer
@@ -207,9 +207,8 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
                                         args.min_vocab_freq, args.max_vocab_size, args.bpe_vocab_size)
         labels = splits.labels
     print_on_main(args.verbose, f"Vocabulary: {tokenizer.vocab_size} {args.tokenizer} tokens; labels: {', '.join(labels)}")
-    index = {label: i for i, label in enumerate(labels)}
     encode = lambda examples: EncodedDataset(tokenizer.encode([e.text for e in examples]),  # noqa: E731
-                                             [index[e.label] for e in examples])
+                                             example_targets(examples, labels, False))
     train_data, valid_data = encode(splits.train), encode(splits.valid)
     models = {}
     for name in architectures:

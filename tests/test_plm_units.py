@@ -11,7 +11,8 @@ from sklearn.metrics import f1_score
 from simple_ntc.data.corpus import Example
 from simple_ntc.errors import UserError
 from simple_ntc.metrics import multi_label_summary
-from simple_ntc.plm.data import FeatureDataset, PadToLongest, PairEncoder, example_targets, make_loader
+from simple_ntc.data.corpus import example_targets
+from simple_ntc.plm.data import FeatureDataset, PadToLongest, PairEncoder, make_loader
 from simple_ntc.plm.model import load_pretrained, resolve_source, usable_max_length
 from simple_ntc.plm.predict import PLMClassifier
 from simple_ntc.plm.task import MultiLabelScores, task_for

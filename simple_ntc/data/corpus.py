@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import UserError
 
@@ -34,6 +35,25 @@ class Example:
     @property
     def label(self) -> str:
         return self.labels[0]
+
+
+def example_targets(examples: Sequence[Example], labels: Sequence[str], multi_label: bool) -> list[Any]:
+    """Class indices, or multi-hot rows of 0.0/1.0 over ``labels`` for multi-label."""
+    index = {label: i for i, label in enumerate(labels)}
+    if not multi_label:
+        return [index[e.label] for e in examples]
+    rows = []
+    for e in examples:
+        row = [0.0] * len(labels)
+        for label in e.labels:
+            row[index[label]] = 1.0
+        rows.append(row)
+    return rows
+
+
+def example_pairs(examples: Sequence[Example], pair: bool) -> list[str] | None:
+    """The second texts of sentence-pair examples ("" where missing), or None for single-text models."""
+    return [e.text_pair or "" for e in examples] if pair else None
 
 
 @dataclass

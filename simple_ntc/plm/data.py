@@ -14,7 +14,6 @@ from torch.utils.data import DataLoader, Dataset
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from ..data.batching import BucketBatchSampler
-from ..data.corpus import Example
 from ..data.dataset import bucketed_loader
 
 Features = dict[str, list[int]]
@@ -34,24 +33,6 @@ class PairEncoder:
                                  return_token_type_ids=self.with_token_types)
         names = ["input_ids", "token_type_ids"] if self.with_token_types else ["input_ids"]
         return [{name: encoded[name][i] for name in names} for i in range(len(texts))]
-
-
-def example_targets(examples: Sequence[Example], labels: Sequence[str], multi_label: bool) -> list[Any]:
-    """Class indices, or multi-hot rows of 0.0/1.0 over ``labels`` for multi-label."""
-    index = {label: i for i, label in enumerate(labels)}
-    if not multi_label:
-        return [index[e.label] for e in examples]
-    rows = []
-    for e in examples:
-        row = [0.0] * len(labels)
-        for label in e.labels:
-            row[index[label]] = 1.0
-        rows.append(row)
-    return rows
-
-
-def example_pairs(examples: Sequence[Example], pair: bool) -> list[str] | None:
-    return [e.text_pair or "" for e in examples] if pair else None
 
 
 class FeatureDataset(Dataset):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..data.corpus import Example
+from ..data.corpus import Example, example_pairs, example_targets
 from ..data.splits import DataSplits
 from ..engine import (
     EngineOptions,
@@ -22,7 +22,7 @@ from ..engine import (
     seed_everything,
 )
 from ..errors import UserError
-from .data import FeatureDataset, PadToLongest, PairEncoder, example_pairs, example_targets, make_loader
+from .data import FeatureDataset, PadToLongest, PairEncoder, make_loader
 from .model import (
     config_to_dict,
     load_pretrained,
