@@ -15,5 +15,6 @@ from .step import StepOutput, autocast, create_eval_step, create_train_step, to_
 __all__ = [
     "EngineOptions", "FitResult", "StepOutput", "add_engine_arguments", "autocast", "create_eval_step",
     "create_optimizer", "create_scheduler", "create_train_step", "find_last_checkpoint", "fit", "is_main_process",
-    "launch", "print_on_main", "read_checkpoint", "read_resume_meta", "resolve_device", "seed_everything", "to_device", "unwrap",
+    "launch", "print_on_main", "read_checkpoint", "read_resume_meta", "resolve_device", "seed_everything",
+    "to_device", "unwrap",
 ]
