@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from transformers import PreTrainedTokenizerBase
 
 from simple_ntc.data.batching import BucketBatchSampler
-from simple_ntc.data.dataset import bucketed_loader
+from simple_ntc.data.dataset import bucketed_loader, pad_rows
 
 from .dataset import Dialogue
 
@@ -87,14 +87,6 @@ class SummarizationDataset(Dataset):
         return item
 
 
-def _pad(sequences: Sequence[Sequence[int]], value: int) -> torch.Tensor:
-    width = max(len(s) for s in sequences)
-    out = torch.full((len(sequences), width), value, dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        out[row, :len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-    return out
-
-
 class Collator:
     """Pad a list of dataset items to the batch's longest sequence."""
 
@@ -103,7 +95,7 @@ class Collator:
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         sources = [item["source"] for item in items]
-        input_ids = _pad(sources, self.pad_id)  # |input_ids| = (batch_size, source_length)
+        input_ids = pad_rows(sources, self.pad_id)  # |input_ids| = (batch_size, source_length)
         lengths = torch.tensor([len(s) for s in sources])
         # By length, not by pad id: pad may equal eos (e.g. GPT-style tokenizers).
         attention_mask = (torch.arange(input_ids.size(1)) < lengths[:, None]).long()  # |attention_mask| = |input_ids|
@@ -115,7 +107,7 @@ class Collator:
         }
         if "target" in items[0]:
             # |labels| = (batch_size, target_length)
-            batch["labels"] = _pad([item["target"] for item in items], IGNORE_INDEX)
+            batch["labels"] = pad_rows([item["target"] for item in items], IGNORE_INDEX)
         return batch
 
 

@@ -5,9 +5,16 @@ import warnings
 from collections.abc import Sequence
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, Dataset
 
 from .batching import BucketBatchSampler
+
+
+def pad_rows(rows: Sequence[Sequence[int]], value: int, left: bool = False) -> torch.Tensor:
+    """Token-id rows padded with ``value`` to the longest (on the left if asked). |result| = (len(rows), longest)."""
+    return pad_sequence([torch.as_tensor(row, dtype=torch.long) for row in rows], batch_first=True,
+                        padding_value=value, padding_side="left" if left else "right")
 
 
 class EncodedDataset(Dataset):
@@ -33,9 +40,7 @@ class PadCollator:
 
     def __call__(self, items: list[tuple[int, Sequence[int], object]]) -> dict[str, torch.Tensor]:
         lengths = torch.tensor([len(ids) for _, ids, _ in items])
-        input_ids = torch.full((len(items), int(lengths.max())), self.pad_id, dtype=torch.long)
-        for row, (_, ids, _) in enumerate(items):
-            input_ids[row, : len(ids)] = torch.as_tensor(ids)
+        input_ids = pad_rows([ids for _, ids, _ in items], self.pad_id)
         batch = {"input_ids": input_ids,  # |input_ids| = (batch_size, max_length_in_batch)
                  "lengths": lengths, "index": torch.tensor([i for i, _, _ in items])}
         if items[0][2] is not None:

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from ..data.batching import BucketBatchSampler
-from ..data.dataset import bucketed_loader
+from ..data.dataset import bucketed_loader, pad_rows
 
 Features = dict[str, list[int]]
 
@@ -57,22 +57,12 @@ class PadToLongest:
         self.pad_id = pad_id
         self.left = padding_side == "left"
 
-    def _pad(self, rows: list[list[int]], width: int, value: int) -> torch.Tensor:
-        out = torch.full((len(rows), width), value, dtype=torch.long)
-        for i, row in enumerate(rows):
-            if self.left:
-                out[i, width - len(row):] = torch.as_tensor(row)
-            else:
-                out[i, :len(row)] = torch.as_tensor(row)
-        return out
-
     def __call__(self, items: list[tuple[int, Features, Any]]) -> dict[str, Any]:
-        width = max(len(f["input_ids"]) for _, f, _ in items)
         ids = [f["input_ids"] for _, f, _ in items]
-        inputs = {"input_ids": self._pad(ids, width, self.pad_id),  # |input_ids| = (batch_size, width)
-                  "attention_mask": self._pad([[1] * len(row) for row in ids], width, 0)}
+        inputs = {"input_ids": pad_rows(ids, self.pad_id, self.left),  # |input_ids| = (batch_size, longest)
+                  "attention_mask": pad_rows([[1] * len(row) for row in ids], 0, self.left)}
         if "token_type_ids" in items[0][1]:
-            inputs["token_type_ids"] = self._pad([f["token_type_ids"] for _, f, _ in items], width, 0)
+            inputs["token_type_ids"] = pad_rows([f["token_type_ids"] for _, f, _ in items], 0, self.left)
         batch: dict[str, Any] = {"inputs": inputs, "index": torch.tensor([i for i, _, _ in items])}
         targets = [t for _, _, t in items]
         if targets[0] is not None:
