@@ -5,39 +5,21 @@ file from another program or an incompatible version with a one-line error.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .atomic import atomic_open
 from .errors import UserError
 
 FORMAT = "simple-ntc-classifier"
 VERSION = 1
 
 
-def atomic_write(path: str | Path, write: Any, mode: str = "wb") -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it over ``path``.
-
-    A crash leaves the previous file intact, never a partial one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_model_file(path: str | Path, payload: dict[str, Any]) -> None:
-    atomic_write(path, lambda handle: torch.save({"format": FORMAT, "version": VERSION, **payload}, handle))
+    with atomic_open(path, "wb") as handle:
+        torch.save({"format": FORMAT, "version": VERSION, **payload}, handle)
 
 
 def load_model_file(path: str | Path) -> dict[str, Any]:

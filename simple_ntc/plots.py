@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .model_file import atomic_write
+from .atomic import atomic_open
 
 PREFERRED_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic",
                       "UnDotum", "DejaVu Sans")
@@ -86,6 +86,7 @@ def save_heatmap(
         share_of = "the true label's row" if column_groups == 1 else "the label's true negatives / positives"
         figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label=f"share of {share_of}")
         figure.tight_layout()
-        atomic_write(path, lambda handle: figure.savefig(handle, format="png"))
+        with atomic_open(path, "wb") as handle:
+            figure.savefig(handle, format="png")
         plt.close(figure)
     return names_drawable

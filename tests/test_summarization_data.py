@@ -14,7 +14,8 @@ from chat_summarization.dataset import (
     read_dialogues,
     read_summaries,
 )
-from chat_summarization.output import atomic_open, write_summaries
+from chat_summarization.output import write_summaries
+from simple_ntc.atomic import atomic_open
 from simple_ntc.errors import UserError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "summarization"
