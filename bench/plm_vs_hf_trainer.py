@@ -107,7 +107,6 @@ def run_ours(args: argparse.Namespace) -> dict:
 
 
 def run_hf(args: argparse.Namespace, strategy: str) -> dict:
-    import torch
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                               TrainingArguments, set_seed)
 

@@ -67,7 +67,7 @@ def trained(tmp_path_factory) -> Path:
                  "--valid_fn", VALID, *TINY_BART, "--n_epochs", "60", "--lr", "1e-2", "--batch_size", "4",
                  "--valid_every", "20", "--num_beams", "2", "--verbose", "1")
     assert result.returncode == 0, result.stderr
-    assert f"Saved the summarizer (best rouge_mean=" in result.stdout
+    assert "Saved the summarizer (best rouge_mean=" in result.stdout
     return model_dir
 
 

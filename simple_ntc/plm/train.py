@@ -36,6 +36,7 @@ from .predict import MODEL_NAME, PLMClassifier
 from .task import task_for
 from .thresholds import tune_thresholds
 
+
 def checkpoint_dir(args: argparse.Namespace, options: EngineOptions) -> Path:
     """``<checkpoint_dir>/bert``, as RNN/CNN runs keep theirs in ``rnn/`` and ``cnn/``."""
     return options.resolved_checkpoint_dir(args.model_fn) / MODEL_NAME
