@@ -25,7 +25,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from simple_ntc.errors import UserError
+from simple_ntc.errors import UserError, first_line
 
 from .generate import GenerationSettings
 
@@ -84,7 +84,7 @@ def load_pretrained_tokenizer(name: str) -> PreTrainedTokenizerBase:
         return AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as error:
         raise UserError(f"cannot load the tokenizer of {name!r} (a local directory, or a hub name where a hub "
-                        f"is reachable): {str(error).splitlines()[0]}") from None
+                        f"is reachable): {first_line(error)}") from None
 
 
 def load_pretrained_model(name: str) -> PreTrainedModel:
@@ -92,14 +92,14 @@ def load_pretrained_model(name: str) -> PreTrainedModel:
         with quiet_transformers():
             return AutoModelForSeq2SeqLM.from_pretrained(name)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load a seq2seq model from {name!r}: {str(error).splitlines()[0]}") from None
+        raise UserError(f"cannot load a seq2seq model from {name!r}: {first_line(error)}") from None
 
 
 def load_pretrained_config(name: str) -> PretrainedConfig:
     try:
         return AutoConfig.from_pretrained(name)
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot load the config of {name!r}: {str(error).splitlines()[0]}") from None
+        raise UserError(f"cannot load the config of {name!r}: {first_line(error)}") from None
 
 
 def model_from_config(config: PretrainedConfig) -> PreTrainedModel:

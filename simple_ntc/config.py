@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UserError, fail
+from .errors import UserError, fail, first_line
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -49,7 +49,7 @@ def load_yaml_mapping(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        problem = getattr(error, "problem", None) or first_line(error)
         raise UserError(f"{where}: invalid YAML: {problem}") from None
     if values is None:
         return {}, {}

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from .atomic import atomic_open
-from .errors import UserError
+from .errors import UserError, first_line
 
 FORMAT = "simple-ntc-classifier"
 VERSION = 1
@@ -30,8 +30,8 @@ def load_model_file(path: str | Path) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"cannot read model file {path}: not a simple-ntc model file or damaged ({reason})") from None
+        raise UserError(f"cannot read model file {path}: not a simple-ntc model file or damaged "
+                        f"({first_line(error)})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{path} is not a simple-ntc classifier model file")
     if data.get("version") != VERSION:

@@ -19,7 +19,7 @@ from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from ..errors import UserError
+from ..errors import UserError, first_line
 
 FLAG = "--pretrained_model_name"
 UNBOUNDED_LENGTH = 100_000  # tokenizers without a known limit say 1e30
@@ -33,11 +33,6 @@ def quiet_transformers() -> None:
     transformers.logging.disable_progress_bar()
     huggingface_hub.utils.logging.set_verbosity_error()
     huggingface_hub.utils.disable_progress_bars()
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _looks_like_path(name: str) -> bool:
@@ -71,7 +66,7 @@ def load_pretrained(
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except Exception as error:  # noqa: BLE001 - any failure means no usable tokenizer
-        raise UserError(f"{FLAG} {name}: cannot load its tokenizer{where}: {_reason(error)}") from None
+        raise UserError(f"{FLAG} {name}: cannot load its tokenizer{where}: {first_line(error)}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise UserError(f"{FLAG} {name}: needs a fast tokenizer (tokenizer.json); {type(tokenizer).__name__} is not")
     if len(tokenizer) <= len(set(tokenizer.all_special_tokens)):
@@ -86,7 +81,7 @@ def load_pretrained(
             ignore_mismatched_sizes=True, output_loading_info=True)
     except Exception as error:  # noqa: BLE001 - unknown architecture, missing or damaged weights, no hub
         raise UserError(f"{FLAG} {name}: cannot load a sequence classification model{where}: "
-                        f"{_reason(error)}") from None
+                        f"{first_line(error)}") from None
     ensure_pad_token(model, tokenizer)
     new = sorted({*info.get("missing_keys", ()), *(k for k, *_ in info.get("mismatched_keys", ()))})
     return model, tokenizer, new
