@@ -158,8 +158,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         added = add_tags(tokenizer, tags)
         config = load_pretrained_config(args.pretrained_model_name)
         config.vocab_size = max(config.vocab_size, len(tokenizer))  # embeddings are resized to the tags
-        print_on_main(args.verbose, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) added "
-             f"({', '.join(added) or 'none'})")
+        print_on_main(args.verbose, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) "
+                      f"added ({', '.join(added) or 'none'})")
     else:
         texts = [text for d in train for text in (d.dialogue, *d.summaries)]
         tokenizer = train_bpe_tokenizer(texts, args.vocab_size, tags)
@@ -167,8 +167,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
                                                        args.attention_heads, args.ffn_dim, args.dropout),
                                    max_positions)
-        print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on {len(train)} dialogues, "
-             f"tags {', '.join(tags) or 'none'}")
+        print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on "
+                      f"{len(train)} dialogues, tags {', '.join(tags) or 'none'}")
     base_dir.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(base_dir)
     config.save_pretrained(base_dir)
@@ -216,14 +216,15 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     if args.resume:  # the data order and the defaults follow the run being continued
         resumed = resumed_run_meta(checkpoint_dir)
         if resumed.get("seed", options.seed) != options.seed:
-            print_on_main(args.verbose, f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
+            print_on_main(args.verbose,
+                          f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
         options.seed, base_model = resumed.get("seed", options.seed), resumed.get("base_model", base_model)
     seed_everything(options.seed)
     tokenizer, model = prepare_model(args, job.train, checkpoint_dir)
     settings = generation_settings(args)
     apply_generation_settings(model, tokenizer, settings)
     print_on_main(args.verbose, f"{len(job.train)} training / {len(job.valid)} validation dialogues; model: "
-         f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
+                  f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
 
     fmt = SequenceFormat.of(tokenizer, model.config.decoder_start_token_id)
     train_set = SummarizationDataset(job.train, tokenizer, fmt, args.max_source_length, args.max_target_length)

@@ -206,7 +206,8 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
         tokenizer = TextTokenizer.train(args.tokenizer, [e.text for e in splits.train], args.max_length,
                                         args.min_vocab_freq, args.max_vocab_size, args.bpe_vocab_size)
         labels = splits.labels
-    print_on_main(args.verbose, f"Vocabulary: {tokenizer.vocab_size} {args.tokenizer} tokens; labels: {', '.join(labels)}")
+    print_on_main(args.verbose,
+                  f"Vocabulary: {tokenizer.vocab_size} {args.tokenizer} tokens; labels: {', '.join(labels)}")
     encode = lambda examples: EncodedDataset(tokenizer.encode([e.text for e in examples]),  # noqa: E731
                                              example_targets(examples, labels, False))
     train_data, valid_data = encode(splits.train), encode(splits.valid)
@@ -214,8 +215,8 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
     for name in architectures:
         seed_everything(options.seed)  # each architecture starts as if trained alone
         model = build_model(name, model_kwargs(name, args, tokenizer.vocab_size, len(labels), tokenizer.pad_id))
-        print_on_main(args.verbose, f"Training {name.upper()} ({sum(p.numel() for p in model.parameters()):,} parameters) on "
-            f"{len(train_data)} examples, validating on {len(valid_data)}")
+        print_on_main(args.verbose, f"Training {name.upper()} ({sum(p.numel() for p in model.parameters()):,} "
+                      f"parameters) on {len(train_data)} examples, validating on {len(valid_data)}")
         train_loader = make_loader(train_data, tokenizer.pad_id, options.batch_size, True, options.seed,
                                    options.num_workers)
         valid_loader = make_loader(valid_data, tokenizer.pad_id, options.batch_size, False)
@@ -237,7 +238,8 @@ def train_worker(local_rank: int, args: argparse.Namespace) -> None:
     options = EngineOptions.from_namespace(args)
     splits = load_splits(args.train_fn, corpus_format(args), args.valid_fn, args.test_fn, args.valid_ratio,
                          args.test_ratio, options.seed, args.skip_bad_lines, lambda m: print_on_main(args.verbose, m))
-    print_on_main(args.verbose, f"Data: {len(splits.train)} train, {len(splits.valid)} valid, {len(splits.test)} test examples")
+    print_on_main(args.verbose,
+                  f"Data: {len(splits.train)} train, {len(splits.valid)} valid, {len(splits.test)} test examples")
     if not args.bert and any(e.text_pair for e in splits.train):
         raise UserError(f"{args.train_fn}: sentence pairs (label<TAB>text_a<TAB>text_b) need --bert")
     if args.bert:

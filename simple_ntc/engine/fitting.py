@@ -182,8 +182,8 @@ def fit(
             history.append({"epoch": engine.state.epoch, "iteration": engine.state.iteration,
                             "train": train, "valid": valid})
             print_on_main(options.verbose, f"Epoch {engine.state.epoch}/{engine.state.max_epochs} (iteration "
-                 f"{engine.state.iteration}): train {format_metrics(train)} | valid {format_metrics(valid)}"
-                 f" | best {best.metric}={best.value:.4f} (epoch {best.epoch})")
+                          f"{engine.state.iteration}): train {format_metrics(train)} | valid {format_metrics(valid)}"
+                          f" | best {best.metric}={best.value:.4f} (epoch {best.epoch})")
 
         event = Events.ITERATION_COMPLETED(every=options.valid_every) if options.valid_every else Events.EPOCH_COMPLETED
         trainer.add_event_handler(event, validate)
@@ -193,7 +193,8 @@ def fit(
         def log_epoch(engine: Engine) -> None:
             train = {k: float(engine.state.metrics[k]) for k in available_step_metrics if k in engine.state.metrics}
             history.append({"epoch": engine.state.epoch, "iteration": engine.state.iteration, "train": train})
-            print_on_main(options.verbose, f"Epoch {engine.state.epoch}/{engine.state.max_epochs}: train {format_metrics(train)}")
+            print_on_main(options.verbose,
+                          f"Epoch {engine.state.epoch}/{engine.state.max_epochs}: train {format_metrics(train)}")
 
     trainer.add_event_handler(Events.EPOCH_COMPLETED, last_checkpointer(to_save, checkpoint_dir, options.n_saved))
 
@@ -218,7 +219,8 @@ def fit(
     def mark_early_stop() -> None:
         nonlocal stopped_early
         stopped_early = True
-        print_on_main(options.verbose, f"Early stopping: no improvement of {best.metric} in {options.early_stop} validations")
+        print_on_main(options.verbose,
+                      f"Early stopping: no improvement of {best.metric} in {options.early_stop} validations")
 
     started = time.time()
     try:
@@ -237,8 +239,8 @@ def fit(
     idist.barrier()
     if best_path is not None:
         Checkpoint.load_objects({"model": core}, read_checkpoint(best_path))
-        print_on_main(options.verbose, f"Restored the best weights: {best.metric}={best.value:.4f} at epoch {best.epoch} "
-             f"({time.time() - started:.1f}s of training)")
+        print_on_main(options.verbose, f"Restored the best weights: {best.metric}={best.value:.4f} at epoch "
+                      f"{best.epoch} ({time.time() - started:.1f}s of training)")
     return result
 
 
@@ -253,8 +255,8 @@ def _finished_run(model: nn.Module, checkpoint_dir: Path, options: EngineOptions
         return None
     state = read_checkpoint(source)
     Checkpoint.load_objects({"model": model}, state if best is not None else state["model"])
-    print_on_main(options.verbose, f"{checkpoint_dir} holds a finished run ({info['epochs_run']} epoch(s)); using its "
-         f"{'best' if best is not None else 'last'} weights")
+    print_on_main(options.verbose, f"{checkpoint_dir} holds a finished run ({info['epochs_run']} epoch(s)); using "
+                  f"its {'best' if best is not None else 'last'} weights")
     return FitResult(info["best_metric"], info["best_score"], info["best_epoch"], info["epochs_run"],
                      info["stopped_early"], [], source, best)
 
@@ -267,8 +269,8 @@ def _prepare_checkpoint_dir(
         if main:
             removed = remove_checkpoints(checkpoint_dir)
             if removed:
-                print_on_main(options.verbose, f"Removed {len(removed)} checkpoint(s) of an earlier run in {checkpoint_dir} "
-                     "(pass --resume to continue a run instead)")
+                print_on_main(options.verbose, f"Removed {len(removed)} checkpoint(s) of an earlier run in "
+                              f"{checkpoint_dir} (pass --resume to continue a run instead)")
         idist.barrier()
         return None
     last = find_last_checkpoint(checkpoint_dir)

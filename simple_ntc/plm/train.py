@@ -65,7 +65,8 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
     model, tokenizer, labels, multi_label, pair = _model_and_tokenizer(args, options, splits)
     max_length = usable_max_length(args.max_length, tokenizer, model.config)
     if max_length < args.max_length:
-        print_on_main(args.verbose, f"max_length {args.max_length} is more than the model takes; using {max_length} tokens")
+        print_on_main(args.verbose,
+                      f"max_length {args.max_length} is more than the model takes; using {max_length} tokens")
     input_names = model_input_names(model, tokenizer)
     encode = PairEncoder(tokenizer, max_length, input_names)
     collate = PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)
@@ -77,9 +78,9 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
     train_data, valid_data = dataset(splits.train), dataset(splits.valid)
     kind = ("multi-label" if multi_label else "single-label") + (" sentence-pair" if pair else "")
     print_on_main(args.verbose, f"Fine-tuning {args.pretrained_model_name} ({model.config.model_type}, "
-         f"{sum(p.numel() for p in model.parameters()):,} parameters) as a {kind} classifier of {len(labels)} "
-         f"labels on {len(train_data)} examples, validating on {len(valid_data)}; inputs: {', '.join(input_names)}, "
-         f"at most {max_length} tokens")
+                  f"{sum(p.numel() for p in model.parameters()):,} parameters) as a {kind} classifier of "
+                  f"{len(labels)} labels on {len(train_data)} examples, validating on {len(valid_data)}; inputs: "
+                  f"{', '.join(input_names)}, at most {max_length} tokens")
     task = task_for(multi_label)
     meta = {"kind": "plm", "labels": labels, "multi_label": multi_label, "pair": pair,
             "model_config": config_to_dict(model.config), "tokenizer_files": tokenizer_files(tokenizer)}
