@@ -19,6 +19,7 @@ from typing import BinaryIO, TextIO
 import torch
 
 from .config import ArgumentParser, parse_args
+from .data.corpus import add_format_arguments
 from .errors import UserError
 from .predict import Predictor, load_predictor, predict_proba
 
@@ -49,14 +50,7 @@ def build_parser() -> ArgumentParser:
                         "(empty: the thresholds saved with the model, 0.5 unless tuned)")
     evaluation = parser.add_argument_group("scoring a labeled file (--eval_fn)")
     evaluation.add_argument("--eval_fn", help="labeled corpus to score instead of classifying stdin")
-    evaluation.add_argument("--text_col", help="text column of a headered file (empty: headerless label<TAB>text)")
-    evaluation.add_argument("--label_col", help="label column of a headered file")
-    evaluation.add_argument("--text_pair_col", help="second text column of a headered sentence-pair file")
-    evaluation.add_argument("--label_cols", nargs="+", help="multi-label: the 0/1 label columns "
-                            "(empty: every column but the text columns)")
-    evaluation.add_argument("--delimiter", help="column delimiter: 'tab' or a character (empty: ',' for .csv, else tab)")
-    evaluation.add_argument("--skip_bad_lines", action=argparse.BooleanOptionalAction,
-                            help="skip (and count) malformed rows instead of stopping at the first one")
+    add_format_arguments(evaluation)
     return parser
 
 
@@ -135,8 +129,7 @@ def evaluate_file(args: argparse.Namespace, predictor: Predictor, models: Sequen
     from .data.splits import report_bad_lines
     from .evaluate import check_examples, report
 
-    fmt = CorpusFormat(args.text_col, args.label_col, args.text_pair_col, args.label_cols, predictor.multi_label,
-                       args.delimiter)
+    fmt = CorpusFormat.from_args(args, predictor.multi_label)
     fmt.check()
     corpus = read_corpus(args.eval_fn, fmt, args.skip_bad_lines)
     report_bad_lines(args.eval_fn, corpus)

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import classification
 from .config import ArgumentParser, parse_args
-from .data.corpus import CorpusFormat, example_targets
+from .data.corpus import CorpusFormat, add_format_arguments, example_targets
 from .data.dataset import EncodedDataset, make_loader
 from .data.splits import DataSplits, load_splits
 from .data.tokenization import TOKENIZERS, TextTokenizer
@@ -65,16 +65,9 @@ def build_parser() -> ArgumentParser:
     data.add_argument("--valid_ratio", type=float, help="fraction of training rows held out for validation (seeded)")
     data.add_argument("--test_fn", help="test corpus, evaluated once at the end with the best weights")
     data.add_argument("--test_ratio", type=float, help="fraction of training rows held out as a test set (seeded)")
-    data.add_argument("--text_col", help="text column of a headered file (empty: headerless label<TAB>text)")
-    data.add_argument("--label_col", help="label column of a headered file")
-    data.add_argument("--text_pair_col", help="second text column of a headered sentence-pair file")
-    data.add_argument("--label_cols", nargs="+", help="multi-label: the 0/1 label columns "
-                      "(empty: every column but the text columns)")
+    add_format_arguments(data)
     data.add_argument("--multi_label", action=argparse.BooleanOptionalAction,
                       help="several labels per text: 0/1 label columns or a comma-separated label field")
-    data.add_argument("--delimiter", help="column delimiter: 'tab' or a character (empty: ',' for .csv, else tab)")
-    data.add_argument("--skip_bad_lines", action=argparse.BooleanOptionalAction,
-                      help="skip (and count) malformed rows instead of stopping at the first one")
 
     vocab = parser.add_argument_group("tokenization and vocabulary")
     vocab.add_argument("--tokenizer", choices=TOKENIZERS,
@@ -156,7 +149,7 @@ def check_args(args: argparse.Namespace) -> EngineOptions:
             raise UserError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-    corpus_format(args).check()
+    CorpusFormat.from_args(args, args.multi_label).check()
     options = EngineOptions.from_namespace(args)
     options.validate()
     return options
@@ -176,11 +169,6 @@ def check_plm_args(args: argparse.Namespace) -> None:
         raise UserError(f"--threshold must be in (0, 1), got {args.threshold}")
     if args.tune_thresholds and not args.multi_label:
         raise UserError("--tune_thresholds needs --multi_label (single-label models take the most probable label)")
-
-
-def corpus_format(args: argparse.Namespace) -> CorpusFormat:
-    return CorpusFormat(args.text_col, args.label_col, args.text_pair_col, args.label_cols, args.multi_label,
-                        args.delimiter)
 
 
 def model_kwargs(architecture: str, args: argparse.Namespace, vocab_size: int, n_classes: int,
@@ -236,8 +224,9 @@ def report(args: argparse.Namespace, predictor: Predictor, splits: DataSplits) -
 def train_worker(local_rank: int, args: argparse.Namespace) -> None:
     """The whole pipeline in one process (rank 0 reports and writes the model file)."""
     options = EngineOptions.from_namespace(args)
-    splits = load_splits(args.train_fn, corpus_format(args), args.valid_fn, args.test_fn, args.valid_ratio,
-                         args.test_ratio, options.seed, args.skip_bad_lines, lambda m: print_on_main(args.verbose, m))
+    fmt = CorpusFormat.from_args(args, args.multi_label)
+    splits = load_splits(args.train_fn, fmt, args.valid_fn, args.test_fn, args.valid_ratio, args.test_ratio,
+                         options.seed, args.skip_bad_lines, lambda m: print_on_main(args.verbose, m))
     print_on_main(args.verbose,
                   f"Data: {len(splits.train)} train, {len(splits.valid)} valid, {len(splits.test)} test examples")
     if not args.bert and any(e.text_pair for e in splits.train):

@@ -10,6 +10,7 @@ Formats:
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,11 @@ class CorpusFormat:
     multi_label: bool = False
     delimiter: str | None = None  # None: ',' for .csv files, tab otherwise
 
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, multi_label: bool) -> "CorpusFormat":
+        """The format given by the flags of :func:`add_format_arguments`."""
+        return cls(args.text_col, args.label_col, args.text_pair_col, args.label_cols, multi_label, args.delimiter)
+
     @property
     def headered(self) -> bool:
         return self.text_col is not None
@@ -80,6 +86,18 @@ class CorpusFormat:
         if self.delimiter:
             return "\t" if self.delimiter in ("tab", "\\t") else self.delimiter
         return "," if path.suffix.lower() == ".csv" else "\t"
+
+
+def add_format_arguments(group: argparse._ArgumentGroup) -> None:
+    """Flags saying where texts and labels are in a corpus file (train.py, and classify.py --eval_fn)."""
+    group.add_argument("--text_col", help="text column of a headered file (empty: headerless label<TAB>text)")
+    group.add_argument("--label_col", help="label column of a headered file")
+    group.add_argument("--text_pair_col", help="second text column of a headered sentence-pair file")
+    group.add_argument("--label_cols", nargs="+", help="multi-label: the 0/1 label columns "
+                       "(empty: every column but the text columns)")
+    group.add_argument("--delimiter", help="column delimiter: 'tab' or a character (empty: ',' for .csv, else tab)")
+    group.add_argument("--skip_bad_lines", action=argparse.BooleanOptionalAction,
+                       help="skip (and count) malformed rows instead of stopping at the first one")
 
 
 @dataclass
