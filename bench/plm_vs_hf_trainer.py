@@ -47,6 +47,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dev_fn", default=str(data / "dev.tsv"), help="SST-2 dev.tsv")
     parser.add_argument("--n_train", type=int, default=4000, help="first N training rows")
     parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--max_tokens", type=int, default=0, help="ours: batches of at most N padded tokens "
+                        "(train.py --max_tokens) instead of --batch_size rows; 0: rows")
     parser.add_argument("--n_epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--warmup_ratio", type=float, default=0.1)
@@ -76,10 +78,10 @@ def dev_accuracy(model, tokenizer, args: argparse.Namespace) -> float:
     return float((predicted == torch.tensor(labels)).float().mean())
 
 
-def warmup_updates(args: argparse.Namespace) -> int:
+def warmup_updates(args: argparse.Namespace, updates_per_epoch: int | None = None) -> int:
     import math
 
-    updates = math.ceil(args.n_train / args.batch_size) * args.n_epochs
+    updates = (updates_per_epoch or math.ceil(args.n_train / args.batch_size)) * args.n_epochs
     return math.ceil(updates * args.warmup_ratio)
 
 
@@ -94,16 +96,22 @@ def run_ours(args: argparse.Namespace) -> dict:
     model, tokenizer, _ = load_pretrained(args.model, ["0", "1"], multi_label=False)
     encode = PairEncoder(tokenizer, args.max_length, model_input_names(model, tokenizer))
     dataset = FeatureDataset(encode(texts), labels)
-    loader = make_loader(dataset, PadToLongest(tokenizer.pad_token_id), args.batch_size, True, args.seed)
+    collate = PadToLongest(tokenizer.pad_token_id)
+    if args.max_tokens:
+        from simple_ntc.data.token_budget import token_budget_loader
+
+        loader = token_budget_loader(dataset, dataset.lengths, args.max_tokens, collate, args.seed)
+    else:
+        loader = make_loader(dataset, collate, args.batch_size, True, args.seed)
     options = EngineOptions(n_epochs=args.n_epochs, batch_size=args.batch_size, lr=args.lr, optimizer="adamw",
-                            scheduler="linear", warmup_steps=warmup_updates(args), max_grad_norm=1.0,
+                            scheduler="linear", warmup_steps=warmup_updates(args, len(loader)), max_grad_norm=1.0,
                             seed=args.seed, early_stop=0, verbose=0, gpu_id=-1)
     task = task_for(False)
     with tempfile.TemporaryDirectory() as checkpoints:
         started = time.perf_counter()
         fit(model, loader, task.loss_fn, options, Path(checkpoints))
         seconds = time.perf_counter() - started
-    return {"seconds": seconds, "accuracy": dev_accuracy(model, tokenizer, args)}
+    return {"seconds": seconds, "accuracy": dev_accuracy(model, tokenizer, args), "updates": len(loader) * args.n_epochs}
 
 
 def run_hf(args: argparse.Namespace, strategy: str) -> dict:
@@ -159,7 +167,9 @@ def main() -> None:
         if not Path(path).is_file():
             sys.exit(f"data not found: {path} (the SST-2 files of ../shared/data/sst2, or --train_fn/--dev_fn)")
     load = os.getloadavg()[0]
-    print(f"{args.n_train} SST-2 rows x {args.n_epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
+    batches = f"ours --max_tokens {args.max_tokens}, HF batch {args.batch_size}" if args.max_tokens else \
+        f"batch {args.batch_size}"
+    print(f"{args.n_train} SST-2 rows x {args.n_epochs} epoch(s), {batches}, lr {args.lr}, "
           f"{args.threads} threads; model {args.model}; load average {load:.2f} (ratios need a quiet machine)",
           flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -173,8 +183,9 @@ def main() -> None:
             sys.exit(f"{name} failed:\n{process.stderr[-3000:]}")
         results[name] = json.loads(lines[-1][len("RESULT "):])
         r = results[name]
-        print(f"{name:11s} {r['samples_per_s']:8.1f} samples/s  ({r['seconds']:.1f}s)  dev accuracy {r['accuracy']:.4f}",
-              flush=True)
+        updates = f", {r['updates']} updates" if "updates" in r else ""
+        print(f"{name:11s} {r['samples_per_s']:8.1f} samples/s  ({r['seconds']:.1f}s{updates})  dev accuracy "
+              f"{r['accuracy']:.4f}", flush=True)
     if "ours" in results:
         for name in ("hf_random", "hf_grouped"):
             if name in results:

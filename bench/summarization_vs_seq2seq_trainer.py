@@ -36,6 +36,8 @@ from chat_summarization.dataset import read_dialogues  # noqa: E402
 from chat_summarization.features import SequenceFormat, SummarizationDataset, training_loader  # noqa: E402
 from chat_summarization.generate import GenerationSettings, summarize_dialogues  # noqa: E402
 from chat_summarization.model import BartSize, model_from_config, small_bart_config  # noqa: E402
+from chat_summarization.rouge import score_corpus  # noqa: E402
+from chat_summarization.token_budget import token_budget_training_loader  # noqa: E402
 from chat_summarization.tokenizer import SummaryDecoder, find_tags, train_bpe_tokenizer  # noqa: E402
 from chat_summarization.training import summarization_loss  # noqa: E402
 from simple_ntc.engine import EngineOptions, fit, seed_everything  # noqa: E402
@@ -54,10 +56,15 @@ def load_dialogues(rows: int):
     return repeated, f"{FIXTURE} repeated to {rows} rows (real data not found)"
 
 
-def time_our_engine(model, dataset, pad_id: int, batch_size: int, workdir: Path) -> float:
+def time_our_engine(model, dataset, pad_id: int, batch_size: int, workdir: Path, max_tokens: int = 0) -> float:
     options = EngineOptions(n_epochs=1, batch_size=batch_size, lr=LR, optimizer="adamw", weight_decay=0.01,
                             scheduler="linear", warmup_ratio=0.1, max_grad_norm=1.0, verbose=0, gpu_id=-1)
-    loader = training_loader(dataset, batch_size, seed=0, pad_id=pad_id)
+    if max_tokens:  # train.py --task summarization --max_tokens
+        loader = token_budget_training_loader(dataset, max_tokens, seed=0, pad_id=pad_id)
+        print(f"ours: --max_tokens {max_tokens}: {len(loader)} updates (batch size {batch_size}: "
+              f"{-(-len(dataset) // batch_size)})", flush=True)
+    else:
+        loader = training_loader(dataset, batch_size, seed=0, pad_id=pad_id)
     started = time.perf_counter()
     fit(model, loader, summarization_loss, options, workdir / "ours")
     return time.perf_counter() - started
@@ -77,6 +84,13 @@ def time_seq2seq_trainer(model, tokenizer, dataset, batch_size: int, workdir: Pa
     started = time.perf_counter()
     trainer.train()
     return time.perf_counter() - started
+
+
+def read_held_out(train_rows: int, rows: int):
+    """Dialogues after the training rows of the Korean dev file, to score each trainer's model (none without it)."""
+    if not KOREAN_DEV.is_file() or rows < 1:
+        return []
+    return read_dialogues(KOREAN_DEV, slice(train_rows, train_rows + rows), need_summary=True)
 
 
 def naive_generate(model, tokenizer, dialogues, settings: GenerationSettings, batch_size: int,
@@ -100,6 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=256, help="training dialogues")
     parser.add_argument("--batch_size", type=int, default=16, help="training batch size (both trainers)")
+    parser.add_argument("--max_tokens", type=int, default=0, help="ours: batches of at most N padded tokens "
+                        "(dialogue + summary) instead of --batch_size rows; 0: rows")
+    parser.add_argument("--score_rows", type=int, default=64, help="held-out dialogues scored after training")
     parser.add_argument("--generate_rows", type=int, default=64, help="dialogues to summarize")
     parser.add_argument("--generate_batch_size", type=int, default=16, help="generation batch size (both)")
     parser.add_argument("--num_beams", type=int, default=4, help="beam size (both)")
@@ -120,21 +137,31 @@ def main() -> None:
     print(f"data: {source}; tiny BART {sum(p.numel() for p in initial.parameters()) / 1e6:.1f}M parameters; "
           f"batch size {args.batch_size}; {torch.get_num_threads()} CPU thread(s)", flush=True)
 
+    trained = {name: copy.deepcopy(initial) for name in ("ours", "hf_random", "hf_grouped")}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         seed_everything(0)
-        ours = time_our_engine(copy.deepcopy(initial), dataset, fmt.pad_id, args.batch_size, workdir)
+        ours = time_our_engine(trained["ours"], dataset, fmt.pad_id, args.batch_size, workdir, args.max_tokens)
         seed_everything(0)
-        hf_random = time_seq2seq_trainer(copy.deepcopy(initial), tokenizer, dataset, args.batch_size, workdir,
-                                         "random")
+        hf_random = time_seq2seq_trainer(trained["hf_random"], tokenizer, dataset, args.batch_size, workdir, "random")
         seed_everything(0)
-        hf_grouped = time_seq2seq_trainer(copy.deepcopy(initial), tokenizer, dataset, args.batch_size, workdir,
+        hf_grouped = time_seq2seq_trainer(trained["hf_grouped"], tokenizer, dataset, args.batch_size, workdir,
                                           "group_by_length")
     n = len(dataset)
     print(f"training samples/s: ours {n / ours:.1f} | Seq2SeqTrainer {n / hf_random:.1f} (random sampler), "
           f"{n / hf_grouped:.1f} (group_by_length)")
     print(f"training ratio ours / Seq2SeqTrainer: {hf_random / ours:.2f}x (random), "
-          f"{hf_grouped / ours:.2f}x (group_by_length)  [target >= 1.0x]", flush=True)
+          f"{hf_grouped / ours:.2f}x (group_by_length)  [target >= 1.2x]", flush=True)
+    held_out = read_held_out(args.rows, args.score_rows)
+    if held_out:
+        greedy = GenerationSettings(num_beams=1, max_length=args.max_length)
+        scores = {}
+        for name, model in trained.items():
+            summaries = summarize_dialogues(model.eval(), tokenizer, held_out, greedy, args.generate_batch_size, 512,
+                                            torch.device("cpu"), progress=False)
+            scores[name] = score_corpus(summaries, [list(d.summaries) for d in held_out]).final
+        print(f"ROUGE final (mean of R-1/2/L F1, greedy) on {len(held_out)} held-out dialogues after one epoch: "
+              + ", ".join(f"{name} {score:.2f}" for name, score in scores.items()), flush=True)
 
     model = copy.deepcopy(initial).eval()
     model.generation_config.min_new_tokens = args.max_length  # an untrained model: same summary lengths for both

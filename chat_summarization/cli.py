@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from simple_ntc.atomic import check_output_file
 from simple_ntc.errors import UserError
 
 from .baselines import baseline_summaries
@@ -34,6 +35,8 @@ def _need(args: argparse.Namespace, mode: str, *names: str) -> None:
     for name in names:
         if not getattr(args, name):
             raise UserError(f"{mode} needs --{name}")
+    if "output" in names:
+        check_output_file(args.output, "--output")  # before any long work
 
 
 def summarize_file(args: argparse.Namespace) -> int:

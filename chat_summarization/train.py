@@ -18,7 +18,10 @@ from typing import Any
 
 import ignite.distributed as idist
 
+from simple_ntc.atomic import check_output_dir
 from simple_ntc.config import ArgumentParser, parse_args
+from simple_ntc.curves import TrainingCurves
+from simple_ntc.engine.hooks import all_handlers
 from simple_ntc.engine import (
     EngineOptions,
     add_engine_arguments,
@@ -30,9 +33,11 @@ from simple_ntc.engine import (
     seed_everything,
 )
 from simple_ntc.errors import UserError
+from simple_ntc.sweep.reporting import sweep_trial_handlers
 
 from .dataset import Dialogue, parse_rows, read_dialogues
 from .features import SequenceFormat, SummarizationDataset, sorted_loader, training_loader
+from .token_budget import token_budget_training_loader
 from .generate import GenerationSettings
 from .model import (
     BartSize,
@@ -73,6 +78,8 @@ def build_parser() -> ArgumentParser:
     data.add_argument("--max_source_length", type=int, help="dialogue tokens kept (longer dialogues are truncated)")
     data.add_argument("--max_target_length", type=int,
                       help="summary tokens trained on (longer summaries are truncated)")
+    data.add_argument("--max_tokens", type=int, help="training batches of at most N padded tokens (rows x longest "
+                      "dialogue + summary) instead of --batch_size rows, as fairseq does; empty: off")
 
     model = parser.add_argument_group("model")
     model.add_argument("--pretrained_model_name", help="AutoModelForSeq2SeqLM to fine-tune: local directory or hub "
@@ -113,6 +120,8 @@ def main(argv: list[str], config_dir: Path) -> int | None:
     options.validate()
     generation_settings(args).validate()
     _check_arguments(args)
+    check_output_dir(args.model_fn, "--model_fn")
+    check_output_dir(options.resolved_checkpoint_dir(args.model_fn), "--checkpoint_dir")
     train = read_dialogues(args.train_fn, parse_rows(args.train_rows, "--train_rows"), need_summary=True,
                            what="training file")
     valid = []
@@ -140,6 +149,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
     if not args.pretrained_model_name and args.d_model % args.attention_heads:
         raise UserError(f"--d_model {args.d_model} must be divisible by --attention_heads {args.attention_heads}")
+    if args.max_tokens is not None and args.max_tokens < args.max_source_length + args.max_target_length:
+        raise UserError(f"--max_tokens {args.max_tokens} must hold one example of --max_source_length + "
+                        f"--max_target_length = {args.max_source_length + args.max_target_length} tokens")
     model_fn = Path(args.model_fn)
     if model_fn.exists() and not model_fn.is_dir():
         raise UserError(f"--model_fn {model_fn} is a file; a summarizer is saved as a directory")
@@ -228,7 +240,9 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
 
     fmt = SequenceFormat.of(tokenizer, model.config.decoder_start_token_id)
     train_set = SummarizationDataset(job.train, tokenizer, fmt, args.max_source_length, args.max_target_length)
-    train_loader = training_loader(train_set, options.batch_size, options.seed, fmt.pad_id, options.num_workers)
+    train_loader = (token_budget_training_loader(train_set, args.max_tokens, options.seed, fmt.pad_id,
+                                                 options.num_workers) if args.max_tokens else
+                    training_loader(train_set, options.batch_size, options.seed, fmt.pad_id, options.num_workers))
     valid_loader, eval_fn, metrics = None, None, None
     if job.valid:
         valid_set = SummarizationDataset(job.valid, tokenizer, fmt, args.max_source_length, args.max_target_length)
@@ -240,10 +254,13 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     options = options.with_defaults(lr=DEFAULT_LR[kind], scheduler=DEFAULT_SCHEDULER[kind])
     meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
+    curves = TrainingCurves()
     result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
                  meta=meta,
-                 run_name=Path(args.model_fn).name, run_config=job.args)
+                 run_name=Path(args.model_fn).name, run_config=job.args,
+                 attach_handlers=all_handlers(sweep_trial_handlers(),
+                                              curves.recorder(Path(args.model_fn).name, checkpoint_dir, options).attach))
     if is_main_process():
         info = SummarizerInfo(max_source_length=args.max_source_length, max_target_length=args.max_target_length,
                               generation=vars(settings), tags=find_tags(tokenizer.get_added_vocab()),
@@ -252,4 +269,5 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         best = (f"best {result.best_metric}={result.best_score:.2f} at epoch {result.best_epoch}"
                 if result.best_score is not None else f"weights of epoch {result.epochs_run}")
         print_on_main(args.verbose, f"Saved the summarizer ({best}) to {args.model_fn}")
+        curves.save(args.model_fn, lambda message: print_on_main(args.verbose, message))
     idist.barrier()

@@ -7,6 +7,8 @@ line N always answers input line N. Sentence-pair models read ``text_a<TAB>text_
 models print every label at or above its threshold, comma-separated (as train.py reads label fields).
 
 ``--eval_fn labeled.tsv`` scores a labeled file instead (the training report, no training).
+``--test_fn test.csv --id_col id --output submission.csv`` writes a competition submission
+(:mod:`simple_ntc.submission`). Regression models print the predicted score as the label field.
 """
 from __future__ import annotations
 
@@ -20,8 +22,12 @@ import torch
 
 from .config import ArgumentParser, parse_args
 from .data.corpus import add_format_arguments
+from .data.textfile import replaced_lines, without_line_breaks
 from .errors import UserError
-from .predict import Predictor, load_predictor, predict_proba
+from .predict import Predictor, is_regression, predict_proba
+from .serving import BACKENDS, QUANTIZATIONS
+from .serving.backends import load_for_serving
+from .submission import MULTI_LABEL_OUTPUTS
 
 
 def build_parser() -> ArgumentParser:
@@ -34,7 +40,11 @@ def build_parser() -> ArgumentParser:
         "Multi-label models print all labels at or above their thresholds, comma-separated.\n\n"
         "  python classify.py --model_fn models/nsmc.pth --eval_fn labeled.tsv [--text_col document --label_col label]\n\n"
         "scores a labeled file (accuracy, F1, per-class report, confusion matrix and its PNG heatmap next to the\n"
-        "model) without training; its format flags are train.py's.",
+        "model) without training; its format flags are train.py's.\n\n"
+        "  python classify.py --model_fn models/nsmc.pth --test_fn test.csv --id_col id --text_col document \\\n"
+        "      --output submission.csv\n\n"
+        "writes a competition submission: id,label for every row of test.csv, in input order (pairs: also\n"
+        "--text_pair_col; multi-label: --multi_label_output; regression models write id,score).",
     )
     parser.add_argument("--model_fn", help="model file written by train.py")
     parser.add_argument("--top_k", type=int, help="print the K most probable labels, most probable first")
@@ -43,14 +53,31 @@ def build_parser() -> ArgumentParser:
                         "by length together; 1 gives the lowest latency)")
     parser.add_argument("--drop_rnn", action=argparse.BooleanOptionalAction, help="leave the RNN out of the ensemble")
     parser.add_argument("--drop_cnn", action=argparse.BooleanOptionalAction, help="leave the CNN out of the ensemble")
+    parser.add_argument("--drop_transformer", action=argparse.BooleanOptionalAction,
+                        help="leave the Transformer out of the ensemble")
+    parser.add_argument("--drop_linear", action=argparse.BooleanOptionalAction,
+                        help="leave the TF-IDF linear model (train.py --linear) out of the ensemble")
     parser.add_argument("--output_probs", action=argparse.BooleanOptionalAction,
                         help="add a column with the probabilities of the printed labels: labels<TAB>probs<TAB>text")
     parser.add_argument("--gpu_id", type=int, help="CUDA device index, -1 for CPU")
+    parser.add_argument("--backend", choices=BACKENDS, help="torch: PyTorch; onnxruntime: ONNX Runtime (CPU, or "
+                        "CUDA with onnxruntime-gpu and --gpu_id) on a graph from export.py, or on a .pth model "
+                        "exported in memory first; empty: onnxruntime for an export.py output, torch otherwise")
+    parser.add_argument("--quantize", choices=QUANTIZATIONS, help="int8: dynamic int8 quantization at load time "
+                        "(PyTorch: Linear/LSTM layers, CPU only; onnxruntime: ONNX Runtime's quantize_dynamic)")
     parser.add_argument("--threshold", type=float, help="multi-label: one probability threshold for every label "
                         "(empty: the thresholds saved with the model, 0.5 unless tuned)")
     evaluation = parser.add_argument_group("scoring a labeled file (--eval_fn)")
     evaluation.add_argument("--eval_fn", help="labeled corpus to score instead of classifying stdin")
     add_format_arguments(evaluation)
+    submission = parser.add_argument_group("competition submission (--test_fn; text and delimiter flags as above)")
+    submission.add_argument("--test_fn", help="headered CSV/TSV test file to predict every row of")
+    submission.add_argument("--id_col", help="id column of --test_fn, copied to the first column of --output")
+    submission.add_argument("--output", help="submission file to write (atomically): id,label; the label column is "
+                            "named by --label_col when given (regression: score)")
+    submission.add_argument("--multi_label_output", choices=MULTI_LABEL_OUTPUTS,
+                            help="multi-label models: 'labels' writes the predicted labels space-separated in one "
+                            "column; 'columns' writes one 0/1 column per label")
     return parser
 
 
@@ -62,17 +89,17 @@ def chosen_models(predictor: Predictor, drop: Sequence[str]) -> list[str]:
 
 
 def read_lines(stream: BinaryIO) -> Iterator[str]:
-    """Decoded lines without their line ending; invalid UTF-8 is replaced (with one warning)."""
-    warned = False
-    for number, raw in enumerate(stream, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            line = raw.decode("utf-8", errors="replace")
-            if not warned:
-                print(f"classify.py: warning: stdin:{number}: invalid UTF-8 replaced", file=sys.stderr)
-                warned = True
-        yield line.rstrip("\r\n")
+    """Decoded lines of stdin without their line ending, ready to echo.
+
+    A BOM at the start is dropped; invalid UTF-8 is replaced, with a warning naming each such line; any
+    character another reader would take for a line break (``\\r``, U+0085, U+2028, ...) becomes a space,
+    so output line N answers input line N for every reader.
+    """
+    def warn(number: int) -> None:
+        print(f"classify.py: warning: stdin:{number}: invalid UTF-8 replaced by U+FFFD", file=sys.stderr)
+
+    for line in replaced_lines(stream, warn):
+        yield without_line_breaks(line)
 
 
 def chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -98,6 +125,9 @@ def format_rows(
     if texts:
         probs = predict_proba(predictor, inputs, pairs, models)  # |probs| = (len(texts), n_classes)
         for row, p in zip(texts, probs):
+            if is_regression(predictor):  # the predicted score is the label field
+                fields[row] = (f"{p[0]:.4f}", f"{p[0]:.4f}")
+                continue
             if predictor.multi_label:
                 order = [i for i in p.argsort(descending=True).tolist() if p[i] >= predictor.thresholds[i]]
                 names = ",".join(predictor.labels[i] for i in order)  # label names may hold spaces
@@ -137,7 +167,22 @@ def evaluate_file(args: argparse.Namespace, predictor: Predictor, models: Sequen
         raise UserError(f"{args.eval_fn}:1: label columns ({', '.join(corpus.label_names)}) differ from the "
                         f"model's labels ({', '.join(predictor.labels)}); name them with --label_cols")
     check_examples(predictor, corpus.examples, args.eval_fn)
-    report(predictor, {Path(args.eval_fn).stem: corpus.examples}, args.model_fn, models=models)
+    report(predictor, {Path(args.eval_fn).stem: corpus.examples}, args.model_fn, models=models, evaluation=True)
+
+
+def check_submission_args(args: argparse.Namespace) -> None:
+    """--test_fn, --id_col and --output go together (and not with --eval_fn)."""
+    if not args.test_fn:
+        if args.output or args.id_col:
+            raise UserError("--output and --id_col write a submission: give --test_fn too")
+        return
+    if args.eval_fn:
+        raise UserError("--test_fn writes a submission and --eval_fn scores a labeled file: choose one")
+    if not Path(args.test_fn).is_file():
+        raise UserError(f"--test_fn: file not found: {args.test_fn}")
+    for flag in ("id_col", "output"):
+        if not getattr(args, flag):
+            raise UserError(f"--test_fn needs --{flag}")
 
 
 def main(argv: Sequence[str], config_dir: Path) -> int:
@@ -152,13 +197,21 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
         raise UserError(f"--threshold must be in (0, 1), got {args.threshold}")
     if args.eval_fn and not Path(args.eval_fn).is_file():
         raise UserError(f"--eval_fn: file not found: {args.eval_fn}")
-    predictor = load_predictor(args.model_fn, device, args.batch_size)
+    check_submission_args(args)
+    predictor = load_for_serving(args.model_fn, args.backend, args.quantize, device, args.batch_size)
     if args.threshold is not None:
         if not predictor.multi_label:
             raise UserError("--threshold applies to multi-label models; this model predicts one label per text")
         predictor.thresholds = [args.threshold] * len(predictor.labels)
     drop = [name for name, flag in (("rnn", args.drop_rnn), ("cnn", args.drop_cnn)) if flag]
+    drop += [name for name in ("transformer", "linear") if getattr(args, f"drop_{name}", False)]
     models = chosen_models(predictor, drop)
+    if args.test_fn:
+        from .submission import write_submission
+
+        count = write_submission(args, predictor, models)
+        print(f"Wrote {count} rows to {args.output}", file=sys.stderr)
+        return 0
     if args.eval_fn:
         evaluate_file(args, predictor, models)
         return 0

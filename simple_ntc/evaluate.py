@@ -17,7 +17,7 @@ from .errors import UserError
 from .metrics import LABEL_COUNT_COLUMNS, argmax, format_summary, multi_label_summary, single_label_summary
 from .models.ensemble import mean_probabilities
 from .plm.thresholds import apply_thresholds
-from .predict import Predictor
+from .predict import Predictor, is_regression
 
 
 def check_examples(predictor: Predictor, examples: Sequence[Example], source: str) -> None:
@@ -26,8 +26,15 @@ def check_examples(predictor: Predictor, examples: Sequence[Example], source: st
     if pair and not any(e.text_pair for e in examples):
         raise UserError(f"{source}: the model classifies sentence pairs, the file has single texts "
                         "(label<TAB>text_a<TAB>text_b, or --text_pair_col)")
-    if not pair and any(e.text_pair for e in examples):
-        raise UserError(f"{source}: the file has sentence pairs but the model classifies single texts")
+    paired = next((e for e in examples if e.text_pair), None)
+    if not pair and paired is not None:
+        raise UserError(f"{source}:{paired.line}: a sentence pair (3 tab-separated columns), but the model "
+                        "classifies single texts; a tab inside a text must be removed or replaced")
+    if is_regression(predictor):
+        from .regression import scores_of
+
+        scores_of(examples, source)
+        return
     known = set(predictor.labels)
     for example in examples:
         unknown = [label for label in example.labels if label not in known]
@@ -42,6 +49,11 @@ def evaluate(predictor: Predictor, examples: Sequence[Example], models: Sequence
     probs = predictor.probabilities([e.text for e in examples], example_pairs(examples, predictor.pair), names)
     if len(names) > 1:
         probs["ensemble"] = mean_probabilities(list(probs.values()))
+    if is_regression(predictor):
+        from .regression import scores_of, summary
+
+        y_score = scores_of(examples, "labels")
+        return {name: summary(y_score, p[:, 0].numpy()) for name, p in probs.items()}
     y_true = example_targets(examples, predictor.labels, predictor.multi_label)
     if predictor.multi_label:
         y_true = np.asarray(y_true, dtype=int)
@@ -51,12 +63,18 @@ def evaluate(predictor: Predictor, examples: Sequence[Example], models: Sequence
 
 
 def format_evaluation(split: str, summaries: dict[str, Any], labels: Sequence[str]) -> str:
+    if any(summary.get("regression") for summary in summaries.values()):
+        from .regression import format_summary as format_regression
+
+        return "\n".join(format_regression(f"{split} / {name}", summary) for name, summary in summaries.items())
     return "\n\n".join(format_summary(f"{split} / {name}", summary, labels) for name, summary in summaries.items())
 
 
-def heatmap_path(model_fn: str | Path, split: str) -> Path:
+def heatmap_path(model_fn: str | Path, split: str, evaluation: bool = False) -> Path:
+    """``models/x.pth`` -> ``models/x.<split>.confusion.png`` (training's splits) or
+    ``models/x.eval.<split>.confusion.png`` (``classify.py --eval_fn``: never replaces a training output)."""
     model_fn = Path(model_fn)
-    return model_fn.with_name(f"{model_fn.stem}.{split}.confusion.png")
+    return model_fn.with_name(f"{model_fn.stem}.{'eval.' if evaluation else ''}{split}.confusion.png")
 
 
 def save_confusion_heatmap(path: Path, summary: Mapping[str, Any], labels: Sequence[str], title: str) -> bool:
@@ -75,8 +93,13 @@ def report(
     model_fn: str | Path,
     log: Callable[[str], None] = print,
     models: Sequence[str] | None = None,
+    evaluation: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate every non-empty split, print its summaries and save the heatmap of the ensemble (or sole model)."""
+    """Evaluate every non-empty split, print its summaries and save the heatmap of the ensemble (or sole model).
+
+    ``evaluation``: the splits are files scored by ``classify.py --eval_fn`` (heatmaps named apart from
+    the ones training wrote, see :func:`heatmap_path`).
+    """
     results = {}
     for split, examples in splits.items():
         if not examples:
@@ -84,7 +107,9 @@ def report(
         results[split] = evaluate(predictor, examples, models)
         log("\n" + format_evaluation(split, results[split], predictor.labels))
         name = "ensemble" if "ensemble" in results[split] else next(iter(results[split]))
-        path = heatmap_path(model_fn, split)
+        if results[split][name].get("regression"):
+            continue  # scores, not counts: no heatmap
+        path = heatmap_path(model_fn, split, evaluation)
         try:
             named = save_confusion_heatmap(path, results[split][name], predictor.labels, f"{split} / {name}")
         except OSError as error:

@@ -15,6 +15,7 @@ from .errors import UserError, first_line
 
 FORMAT = "simple-ntc-classifier"
 VERSION = 1
+SUMMARIZER_SETTINGS = "summarization_config.json"  # marks a directory written by the summarizer
 
 
 def save_model_file(path: str | Path, payload: dict[str, Any]) -> None:
@@ -25,13 +26,20 @@ def save_model_file(path: str | Path, payload: dict[str, Any]) -> None:
 def load_model_file(path: str | Path) -> dict[str, Any]:
     """Read and check a model file; every failure is a one-line :class:`UserError`."""
     path = Path(path)
+    if path.is_dir():
+        if (path / SUMMARIZER_SETTINGS).is_file():
+            raise UserError(f"{path} is a summarizer directory, not a classifier model file: use summarize.py "
+                            f"--model_fn {path}")
+        raise UserError(f"{path} is a directory, not a model file: give the .pth file that train.py wrote")
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
-        raise UserError(f"cannot read model file {path}: not a simple-ntc model file or damaged "
-                        f"({first_line(error)})") from None
+    except OSError as error:
+        raise UserError(f"cannot read model file {path}: {error.strerror or first_line(error)}") from None
+    except Exception:  # noqa: BLE001 - any unpickling failure means an unusable file
+        raise UserError(f"cannot read model file {path}: it is damaged (e.g. cut short) or not a model file "
+                        "written by train.py") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{path} is not a simple-ntc classifier model file")
     if data.get("version") != VERSION:

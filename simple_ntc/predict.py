@@ -20,7 +20,14 @@ from .models.ensemble import mean_probabilities
 
 
 class Predictor(Protocol):
-    """What classify.py and the training report need from any saved classifier."""
+    """What classify.py and the training report need from any saved classifier.
+
+    Regression models (``train.py --regression``, e.g. sentence-pair similarity) also set
+    ``regression = True`` (read it with :func:`is_regression`: predictors without the attribute are
+    classifiers); their ``labels`` is ``["score"]`` and ``probabilities`` returns, per model, the
+    predicted values as |scores| = (len(texts), 1) instead of probabilities. The ensemble of
+    regression models is the mean of their predictions, as for probabilities.
+    """
 
     labels: list[str]
     multi_label: bool
@@ -30,8 +37,16 @@ class Predictor(Protocol):
     def probabilities(
         self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, models: Sequence[str] | None = None
     ) -> dict[str, torch.Tensor]:
-        """Per chosen model, |probs| = (len(texts), len(labels)) in input order: softmax, or sigmoid if multi-label."""
+        """Per chosen model, |probs| = (len(texts), len(labels)) in input order: softmax, or sigmoid if multi-label.
+
+        For regression models: the predicted values, |scores| = (len(texts), 1).
+        """
         ...
+
+
+def is_regression(predictor: Predictor) -> bool:
+    """Whether ``predictor`` predicts a real value (``--regression``) rather than labels."""
+    return bool(getattr(predictor, "regression", False))
 
 
 def predict_proba(
@@ -43,10 +58,12 @@ def predict_proba(
 
 
 class RNNCNNClassifier:
-    """A vocabulary-based classifier bundle: tokenizer, label names and RNN and/or CNN models."""
+    """A vocabulary-based classifier bundle: tokenizer, label names and RNN, CNN and/or Transformer models.
+
+    Sentence pairs are read as ``text_a <sep> text_b``; regression models output one value each.
+    """
 
     multi_label = False
-    pair = False
 
     def __init__(
         self,
@@ -55,9 +72,12 @@ class RNNCNNClassifier:
         models: dict[str, nn.Module],
         device: torch.device = torch.device("cpu"),
         batch_size: int = 256,
+        pair: bool = False,
+        regression: bool = False,
     ) -> None:
         self.tokenizer, self.labels, self.models = tokenizer, labels, models
         self.device, self.batch_size = device, batch_size
+        self.pair, self.regression = pair, regression
         for model in models.values():
             model.to(device).eval()
 
@@ -72,19 +92,29 @@ class RNNCNNClassifier:
             model = build_model(name, saved["kwargs"])
             model.load_state_dict(saved["state_dict"])
             models[name] = model
-        return cls(TextTokenizer.from_dict(data["tokenizer"]), list(data["labels"]), models, device, batch_size)
+        return cls(TextTokenizer.from_dict(data["tokenizer"]), list(data["labels"]), models, device, batch_size,
+                   bool(data.get("pair", False)), bool(data.get("regression", False)))
 
     def to_file_data(self) -> dict[str, Any]:
-        return {"kind": "rnn_cnn", "tokenizer": self.tokenizer.to_dict(), "labels": self.labels,
+        data = {"kind": "rnn_cnn", "tokenizer": self.tokenizer.to_dict(), "labels": self.labels,
                 "models": {name: {"kwargs": model.init_kwargs, "state_dict": model.state_dict()}
                            for name, model in self.models.items()}}
+        if self.pair or self.regression:
+            data.update(pair=self.pair, regression=self.regression)
+        return data
+
+    def encode(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> list[list[int]]:
+        """Token ids of texts, or of ``a <sep> b`` pairs for a sentence-pair model."""
+        if self.pair:
+            return self.tokenizer.encode_pairs(texts, list(text_pairs) if text_pairs is not None else [""] * len(texts))
+        return self.tokenizer.encode(texts)
 
     def probabilities(
         self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, models: Sequence[str] | None = None
     ) -> dict[str, torch.Tensor]:
-        """Class probabilities of each chosen model, in input order. |probs[name]| = (n, n_classes)."""
+        """Class probabilities (or regression values) of each chosen model, in input order. |probs[name]| = (n, n_classes)."""
         names = list(models or self.models)
-        ids = self.tokenizer.encode(texts)
+        ids = self.encode(texts, text_pairs)
         probs = {name: torch.empty(len(texts), len(self.labels)) for name in names}
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first: little padding per batch
         collate = PadCollator(self.tokenizer.pad_id)
@@ -93,13 +123,26 @@ class RNNCNNClassifier:
                 batch = collate([(i, ids[i], None) for i in order[start:start + self.batch_size]])
                 x, lengths = batch["input_ids"].to(self.device), batch["lengths"]
                 for name in names:
-                    probs[name][batch["index"]] = self.models[name](x, lengths).exp().float().cpu()
+                    y_hat = self.models[name](x, lengths).float()  # |y_hat| = (batch_size, n_classes)
+                    probs[name][batch["index"]] = (y_hat if self.regression else y_hat.exp()).cpu()
         return probs
 
 
 def load_predictor(path: str | Path, device: torch.device = torch.device("cpu"), batch_size: int = 256) -> Predictor:
     """Any saved classifier, ready to predict; one-line errors for missing, damaged or foreign files."""
     data = load_model_file(path)
+    members = [predictor_from_file_data(path, data, device, batch_size)]
+    members += [predictor_from_file_data(path, member, device, batch_size) for member in data.get("members", [])]
+    if len(members) == 1:
+        return members[0]
+    from .joint import JointPredictor
+
+    return JointPredictor(members)
+
+
+def predictor_from_file_data(path: str | Path, data: dict[str, Any], device: torch.device,
+                             batch_size: int) -> Predictor:
+    """One predictor of a model file (its top level, or one of its ``members``) by its ``kind``."""
     kind = data.get("kind")
     if kind == "rnn_cnn":
         return RNNCNNClassifier.from_file_data(data, device, batch_size)
@@ -107,4 +150,8 @@ def load_predictor(path: str | Path, device: torch.device = torch.device("cpu"),
         from .plm.predict import PLMClassifier  # imports transformers only for these models
 
         return PLMClassifier.from_file_data(data, device, batch_size)
+    if kind == "linear":
+        from .linear import LinearClassifier  # imports scikit-learn only for these models
+
+        return LinearClassifier.from_file_data(data)
     raise UserError(f"{path}: unknown model kind {kind!r}")

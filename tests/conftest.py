@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one pytest worker per core: each computes on one thread
+    import torch
+
+    torch.set_num_threads(1)
 FIXTURES = ROOT / "tests" / "fixtures"
 CLASSIFICATION = FIXTURES / "classification"
 
@@ -27,12 +32,18 @@ def require_data(relative: str) -> Path:
     return base / relative
 
 
-def run_cli(script: str, *args: object, stdin: str | None = None, timeout: float = 600,
+def run_cli(script: str, *args: object, stdin: str | bytes | None = None, timeout: float = 600,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run a root CLI (``train.py``, ``classify.py``, ...) in a subprocess, capturing text output."""
+    """Run a root CLI (``train.py``, ``classify.py``, ...) in a subprocess, capturing text output.
+
+    ``stdin`` is text (UTF-8) or raw bytes; stdout and stderr come back as text.
+    """
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_SILENT": "true", **(env or {})}
-    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], input=stdin, text=True,
-                          capture_output=True, cwd=ROOT, timeout=timeout, env=full_env)
+    raw = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    result = subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], input=raw,
+                            capture_output=True, cwd=ROOT, timeout=timeout, env=full_env)
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode("utf-8", "replace"),
+                                       result.stderr.decode("utf-8", "replace"))
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, expected: str) -> None:

@@ -51,7 +51,8 @@ def test_two_gloo_processes_train_and_rank_zero_writes_one_model(tmp_path):
     result = run_cli("train.py", "--model_fn", model_fn, *TINY, "--n_epochs", 2, "--nproc_per_node", 2,
                      "--backend", "gloo", "--verbose", 1)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in model_fn.parent.iterdir()) == ["m.pth", "m.pth.ckpt", "m.valid.confusion.png"]
+    assert sorted(p.name for p in model_fn.parent.iterdir()) == ["m.curves.png", "m.pth", "m.pth.ckpt",
+                                                                "m.valid.confusion.png"]
     assert result.stdout.count("== valid / ensemble") == 1  # only rank 0 reports
     data = torch.load(model_fn, weights_only=True)
     assert set(data["models"]) == {"rnn", "cnn"}

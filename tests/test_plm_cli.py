@@ -110,7 +110,7 @@ def test_eval_fn_scores_a_labeled_file_without_training(sentiment_model):
     trained = torch.load(model_fn, weights_only=True)["report"]["test"]["bert"]
     assert f"== sentiment_test / bert: n=80 accuracy={trained['accuracy']:.4f}" in result.stdout
     assert f"macro_f1={trained['macro_f1']:.4f}" in result.stdout and "true \\ pred" in result.stdout
-    assert model_fn.with_name("sentiment.sentiment_test.confusion.png").is_file()
+    assert model_fn.with_name("sentiment.eval.sentiment_test.confusion.png").is_file()
     bad = model_fn.with_name("bad.tsv")
     bad.write_text("positive\t좋아요\nneutral\t그냥 그래요\n", encoding="utf-8")
     assert_one_line_error(run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", bad),
@@ -189,7 +189,7 @@ def test_tuned_thresholds_are_saved_and_threshold_overrides_them(multi_label_mod
                      "--text_col", "문장")
     assert scored.returncode == 0, scored.stderr
     assert "== unsmile_valid / bert: n=90" in scored.stdout and "samples avg" in scored.stdout
-    assert model_fn.with_name("unsmile.unsmile_valid.confusion.png").is_file()
+    assert model_fn.with_name("unsmile.eval.unsmile_valid.confusion.png").is_file()
 
 
 def test_multi_label_from_a_comma_separated_label_field(tmp_path, tiny_dir):

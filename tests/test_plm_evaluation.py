@@ -58,7 +58,17 @@ def test_classify_imports_plotting_and_scoring_only_for_eval_fn(cnn_model):
     assert not [name for name in imported if name.split(".")[0] in ("matplotlib", "sklearn", "transformers")]
 
 
-def test_sentence_pairs_and_multi_label_need_bert(tmp_path):
-    result = run_cli("train.py", "--model_fn", tmp_path / "m.pth", "--train_fn", FIXTURES / "plm" / "nli_train.tsv",
-                     *CNN)
-    assert_one_line_error(result, "sentence pairs (label<TAB>text_a<TAB>text_b) need --bert")
+def test_sentence_pairs_train_light_models_and_multi_label_needs_bert_or_linear(tmp_path):
+    model_fn = tmp_path / "m.pth"
+    result = run_cli("train.py", "--model_fn", model_fn, "--train_fn", FIXTURES / "plm" / "nli_train.tsv", *CNN,
+                     "--verbose", 0)
+    assert result.returncode == 0, result.stderr  # read as text_a <sep> text_b (issue 15)
+    data = torch.load(model_fn, weights_only=True)
+    assert data["pair"] and '"<sep>"' in data["tokenizer"]["json"]
+    from simple_ntc.errors import UserError
+    from simple_ntc.train import main as train_main
+    from tests.conftest import ROOT
+
+    with pytest.raises(UserError, match="--multi_label needs --bert or --linear alone"):
+        train_main(["--model_fn", str(model_fn), "--train_fn", str(FIXTURES / "plm" / "unsmile_train.tsv"),
+                    "--text_col", "문장", "--multi_label", *map(str, CNN)], ROOT / "configs")

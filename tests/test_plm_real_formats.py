@@ -49,7 +49,7 @@ def test_kornli_pairs_with_named_columns(tmp_path):
     scored = run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", test_fn, *columns)
     assert scored.returncode == 0, scored.stderr
     assert "== test / bert: n=100 accuracy=" in scored.stdout
-    assert (tmp_path / "kornli.test.confusion.png").stat().st_size > 0
+    assert (tmp_path / "kornli.eval.test.confusion.png").stat().st_size > 0
 
 
 def test_unsmile_label_columns_in_header_order(tmp_path):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from .textfile import numbered_lines, strip_line_ending
 
 TRUE_VALUES = {"1", "1.0", "true", "yes", "y"}
 FALSE_VALUES = {"0", "0.0", "false", "no", "n", ""}
@@ -112,31 +112,27 @@ class BadRow(ValueError):
 
 
 def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """``(line, fields)`` of every non-blank row; CSV honours quoting, TSV splits on tabs."""
+    """``(line, fields)`` of every non-blank row; CSV honours quoting, TSV splits on tabs.
+
+    Lines are numbered as an editor numbers them (see :mod:`.textfile`); a BOM is dropped and invalid
+    UTF-8 is a ``file:line`` error.
+    """
+    lines = numbered_lines(path)
+    if delimiter == "\t":
+        for number, line in lines:
+            line = strip_line_ending(line)
+            if line.strip():
+                yield number, line.split("\t")
+        return
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
+    start = 1
     try:
-        handle = open(path, encoding="utf-8", newline="" if delimiter != "\t" else None)
-    except FileNotFoundError:
-        raise UserError(f"file not found: {path}") from None
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from None
-    with handle:
-        try:
-            if delimiter == "\t":
-                for number, line in enumerate(handle, start=1):
-                    line = line.rstrip("\r\n")
-                    if line.strip():
-                        yield number, line.split("\t")
-            else:
-                reader = csv.reader(handle, delimiter=delimiter)
-                start = 1
-                for fields in reader:
-                    if any(f.strip() for f in fields):
-                        yield start, fields
-                    start = reader.line_num + 1
-        except UnicodeDecodeError as error:
-            raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-        except csv.Error as error:
-            raise UserError(f"{path}: malformed CSV: {error}") from None
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                yield start, fields
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise UserError(f"{path}:{reader.line_num}: malformed CSV: {error}") from None
 
 
 def _flag(value: str, column: str) -> bool:
@@ -215,8 +211,3 @@ def read_corpus(path: str | Path, fmt: CorpusFormat, skip_bad_lines: bool = Fals
         raise UserError(f"{path}: no examples found")
     return corpus
 
-
-def read_texts(stream: io.TextIOBase) -> Iterator[str]:
-    """Lines of ``stream`` without their line ending (for classify.py, lazily)."""
-    for line in stream:
-        yield line.rstrip("\r\n")

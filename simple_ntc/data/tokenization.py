@@ -1,12 +1,13 @@
-"""Text -> token ids inside the tool: space, char, Kiwi morphemes or learned BPE subwords.
+"""Text -> token ids inside the tool: space, char, Kiwi morphemes, lower-cased words or learned BPE subwords.
 
-The vocabulary is a Hugging Face ``tokenizers`` model (WordLevel for space/char/kiwi with
+The vocabulary is a Hugging Face ``tokenizers`` model (WordLevel for space/char/kiwi/word with
 ``--min_vocab_freq``/``--max_vocab_size``, BPE for ``bpe``) trained on the training texts. It is
 saved with the model as a JSON string, so classify.py tokenizes exactly as training did.
 """
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,23 +15,43 @@ from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, tr
 
 from ..errors import UserError
 
-TOKENIZERS = ("space", "char", "kiwi", "bpe")
-PAD, UNK = "<pad>", "<unk>"
+TOKENIZERS = ("space", "char", "kiwi", "bpe", "word")
+PAD, UNK, SEP = "<pad>", "<unk>", "<sep>"  # SEP joins the two texts of a sentence pair
 SPACE = "\u2581"  # '▁' marks a word boundary in char and bpe tokens
 
 
-@functools.lru_cache(maxsize=1)
-def _kiwi() -> Any:
+# Which of Kiwi's built-in dictionaries are loaded (``--kiwi_dicts``): all three is Kiwi's own default and
+# what models saved without the setting used; without them Kiwi loads in about a fifth of the time.
+KIWI_DICTS = {
+    "all": {"load_default_dict": True, "load_typo_dict": True, "load_multi_dict": True},
+    "default": {"load_default_dict": True, "load_typo_dict": False, "load_multi_dict": False},
+    "none": {"load_default_dict": False, "load_typo_dict": False, "load_multi_dict": False},
+}
+LEGACY_KIWI_DICTS = "all"
+DEFAULT_KIWI_DICTS = "default"  # as accurate on NSMC as "all" and loads in half the time (README, "Start-up")
+
+
+def kiwi_workers() -> int:
+    """Worker threads of Kiwi's batch API: the CPU threads this process may use (OMP_NUM_THREADS), at least 1."""
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(int(limit) if limit.isdigit() and int(limit) > 0 else os.cpu_count() or 1, os.cpu_count() or 1))
+
+
+@functools.lru_cache(maxsize=2)
+def _kiwi(dicts: str = LEGACY_KIWI_DICTS) -> Any:
     from kiwipiepy import Kiwi
 
-    return Kiwi()
+    return Kiwi(num_workers=kiwi_workers(), **KIWI_DICTS[dicts])
 
 
-def kiwi_morphemes(texts: Sequence[str]) -> list[str]:
-    """Each text as space-joined Kiwi morphemes (forms), e.g. '짜증나네요' -> '짜증 나 네요'."""
+def kiwi_morphemes(texts: Sequence[str], dicts: str = LEGACY_KIWI_DICTS) -> list[str]:
+    """Each text as space-joined Kiwi morphemes (forms), e.g. '짜증나네요' -> '짜증 나 네요'.
+
+    Many texts go through Kiwi's batch API, which spreads them over its worker threads.
+    """
     if not texts:
         return []
-    results = _kiwi().tokenize(list(texts))
+    results = _kiwi(dicts).tokenize(list(texts))
     return [" ".join(token.form.replace(" ", "_") for token in tokens) for tokens in results]
 
 
@@ -43,6 +64,10 @@ def _new_tokenizer(kind: str) -> Tokenizer:
     if kind == "char":
         tokenizer.normalizer = normalizers.Sequence([normalizers.Strip(), normalizers.Replace(Regex(r"\s+"), SPACE)])
         tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    elif kind == "word":  # English and other space-separated languages: lower-cased, punctuation split off
+        tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                           pre_tokenizers.Punctuation("isolated")])
     else:  # space, and kiwi after morpheme splitting in Python
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     return tokenizer
@@ -51,15 +76,19 @@ def _new_tokenizer(kind: str) -> Tokenizer:
 class TextTokenizer:
     """Turns raw texts into id sequences of at most ``max_length`` tokens (never empty)."""
 
-    def __init__(self, kind: str, tokenizer: Tokenizer, max_length: int) -> None:
+    def __init__(self, kind: str, tokenizer: Tokenizer, max_length: int, kiwi_dicts: str = LEGACY_KIWI_DICTS) -> None:
         if kind not in TOKENIZERS:
             raise UserError(f"unknown tokenizer {kind!r}; choose from {', '.join(TOKENIZERS)}")
+        if kiwi_dicts not in KIWI_DICTS:
+            raise UserError(f"unknown Kiwi dictionaries {kiwi_dicts!r}; choose from {', '.join(KIWI_DICTS)}")
         self.kind = kind
+        self.kiwi_dicts = kiwi_dicts
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.tokenizer.enable_truncation(max_length)
         self.pad_id = tokenizer.token_to_id(PAD)
         self.unk_id = tokenizer.token_to_id(UNK)
+        self.sep_id = tokenizer.token_to_id(SEP)  # None unless trained for sentence pairs
 
     @classmethod
     def train(
@@ -70,15 +99,17 @@ class TextTokenizer:
         min_freq: int = 1,
         max_vocab_size: int = 999_999,
         bpe_vocab_size: int = 8000,
+        pair: bool = False,
+        kiwi_dicts: str = DEFAULT_KIWI_DICTS,
     ) -> "TextTokenizer":
-        """Learn the vocabulary of ``kind`` from ``texts``."""
+        """Learn the vocabulary of ``kind`` from ``texts`` (with a ``<sep>`` token for sentence pairs)."""
         if kind not in TOKENIZERS:
             raise UserError(f"unknown tokenizer {kind!r}; choose from {', '.join(TOKENIZERS)}")
         tokenizer = _new_tokenizer(kind)
-        special = [PAD, UNK]
+        special = [PAD, UNK, SEP] if pair else [PAD, UNK]
         texts = list(texts)
         if kind == "kiwi":
-            texts = kiwi_morphemes(texts)
+            texts = kiwi_morphemes(texts, kiwi_dicts)
         if kind == "bpe":
             trainer = trainers.BpeTrainer(vocab_size=bpe_vocab_size, min_frequency=min_freq, special_tokens=special,
                                           show_progress=False)
@@ -86,7 +117,7 @@ class TextTokenizer:
             trainer = trainers.WordLevelTrainer(vocab_size=max_vocab_size + len(special), min_frequency=min_freq,
                                                 special_tokens=special, show_progress=False)
         tokenizer.train_from_iterator(texts, trainer=trainer)
-        return cls(kind, tokenizer, max_length)
+        return cls(kind, tokenizer, max_length, kiwi_dicts)
 
     @property
     def vocab_size(self) -> int:
@@ -95,18 +126,34 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text; a text with no known token becomes ``[<unk>]``."""
         if self.kind == "kiwi":
-            texts = kiwi_morphemes(texts)
+            texts = kiwi_morphemes(texts, self.kiwi_dicts)
         return [encoding.ids or [self.unk_id] for encoding in self.tokenizer.encode_batch(list(texts))]
+
+    def encode_pairs(self, texts: Sequence[str], pairs: Sequence[str]) -> list[list[int]]:
+        """``a <sep> b`` for each pair, at most ``max_length`` ids: the longer text loses tokens first."""
+        if self.sep_id is None:
+            raise UserError("this vocabulary was not trained for sentence pairs (it has no <sep> token)")
+        budget = max(self.max_length - 1, 2)
+        joined = []
+        for a, b in zip(self.encode(texts), self.encode(pairs)):
+            keep_a = min(len(a), max(budget // 2, budget - len(b)))
+            joined.append(a[:keep_a] + [self.sep_id] + b[:budget - keep_a])
+        return joined
 
     def tokens(self, text: str) -> list[str]:
         """The tokens of one text (for inspection and tests)."""
         if self.kind == "kiwi":
-            text = kiwi_morphemes([text])[0]
+            text = kiwi_morphemes([text], self.kiwi_dicts)[0]
         return self.tokenizer.encode(text).tokens
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "max_length": self.max_length, "json": self.tokenizer.to_str()}
+        state = {"kind": self.kind, "max_length": self.max_length, "json": self.tokenizer.to_str()}
+        if self.kind == "kiwi":
+            state["kiwi_dicts"] = self.kiwi_dicts
+        return state
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "TextTokenizer":
-        return cls(state["kind"], Tokenizer.from_str(state["json"]), state["max_length"])
+        # files saved before the setting existed were tokenized with all of Kiwi's dictionaries
+        return cls(state["kind"], Tokenizer.from_str(state["json"]), state["max_length"],
+                   state.get("kiwi_dicts", LEGACY_KIWI_DICTS))

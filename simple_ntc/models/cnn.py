@@ -24,6 +24,7 @@ class CNNClassifier(nn.Module):
         window_sizes: Sequence[int] = (3, 4, 5),
         n_filters: Sequence[int] = (100, 100, 100),
         pad_id: int = 0,
+        regression: bool = False,
     ) -> None:
         super().__init__()
         if len(window_sizes) != len(n_filters):
@@ -33,6 +34,8 @@ class CNNClassifier(nn.Module):
         self.init_kwargs = dict(input_size=input_size, word_vec_size=word_vec_size, n_classes=n_classes,
                                 use_batch_norm=use_batch_norm, dropout=dropout, window_sizes=list(window_sizes),
                                 n_filters=list(n_filters), pad_id=pad_id)
+        if regression:  # one output, the predicted value (--regression)
+            self.init_kwargs["regression"] = True
         self.window_sizes = list(window_sizes)
         self.pad_id = pad_id
         self.emb = nn.Embedding(input_size, word_vec_size, padding_idx=pad_id)
@@ -46,7 +49,7 @@ class CNNClassifier(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
         self.generator = nn.Linear(sum(n_filters), n_classes)
-        self.activation = nn.LogSoftmax(dim=-1)
+        self.activation = nn.Identity() if regression else nn.LogSoftmax(dim=-1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # |x| = (batch_size, length), |lengths| = (batch_size,)

@@ -22,17 +22,20 @@ class RNNClassifier(nn.Module):
         n_layers: int = 4,
         dropout: float = 0.3,
         pad_id: int = 0,
+        regression: bool = False,
     ) -> None:
         super().__init__()
         # Saved with the weights so that a model file can rebuild the module.
         self.init_kwargs = dict(input_size=input_size, word_vec_size=word_vec_size, hidden_size=hidden_size,
                                 n_classes=n_classes, n_layers=n_layers, dropout=dropout, pad_id=pad_id)
+        if regression:  # one output, the predicted value (--regression)
+            self.init_kwargs["regression"] = True
         self.emb = nn.Embedding(input_size, word_vec_size, padding_idx=pad_id)
         self.rnn = nn.LSTM(word_vec_size, hidden_size, num_layers=n_layers, batch_first=True, bidirectional=True,
                            dropout=dropout if n_layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
         self.generator = nn.Linear(hidden_size * 2, n_classes)
-        self.activation = nn.LogSoftmax(dim=-1)
+        self.activation = nn.Identity() if regression else nn.LogSoftmax(dim=-1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # |x| = (batch_size, length), |lengths| = (batch_size,)

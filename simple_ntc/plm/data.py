@@ -66,9 +66,9 @@ class PadToLongest:
         batch: dict[str, Any] = {"inputs": inputs, "index": torch.tensor([i for i, _, _ in items])}
         targets = [t for _, _, t in items]
         if targets[0] is not None:
-            multi_hot = isinstance(targets[0], list)
-            # |labels| = (batch_size,) class indices, or (batch_size, n_labels) multi-hot
-            batch["labels"] = torch.tensor(targets, dtype=torch.float if multi_hot else torch.long)
+            multi_hot, scores = isinstance(targets[0], list), isinstance(targets[0], float)
+            # |labels| = (batch_size,) class indices or regression scores, or (batch_size, n_labels) multi-hot
+            batch["labels"] = torch.tensor(targets, dtype=torch.float if multi_hot or scores else torch.long)
         return batch
 
 

@@ -57,7 +57,7 @@ def resolve_source(name: str) -> str:
 
 
 def load_pretrained(
-    name: str, labels: Sequence[str], multi_label: bool
+    name: str, labels: Sequence[str], multi_label: bool, regression: bool = False
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, list[str]]:
     """Model with a fresh ``len(labels)``-way head, its fast tokenizer, and the newly initialized weight names."""
     quiet_transformers()
@@ -77,7 +77,8 @@ def load_pretrained(
         model, info = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(labels), id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
-            problem_type="multi_label_classification" if multi_label else "single_label_classification",
+            problem_type="regression" if regression else
+            "multi_label_classification" if multi_label else "single_label_classification",
             ignore_mismatched_sizes=True, output_loading_info=True)
     except Exception as error:  # noqa: BLE001 - unknown architecture, missing or damaged weights, no hub
         raise UserError(f"{FLAG} {name}: cannot load a sequence classification model{where}: "

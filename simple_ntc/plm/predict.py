@@ -38,11 +38,13 @@ class PLMClassifier:
         device: torch.device = torch.device("cpu"),
         batch_size: int = 64,
         source: str | None = None,
+        regression: bool = False,
     ) -> None:
         self.model, self.tokenizer = model.to(device).eval(), tokenizer
         self.labels, self.multi_label, self.pair = list(labels), multi_label, pair
         self.max_length, self.device, self.batch_size, self.source = max_length, device, batch_size, source
         self.thresholds = list(thresholds) if thresholds is not None else [0.5] * len(self.labels)
+        self.regression = regression  # one output: the predicted score (see the Predictor protocol)
         self.input_names = model_input_names(model, tokenizer)
         self.encode = PairEncoder(tokenizer, max_length, self.input_names)
         self.collate = PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)
@@ -67,7 +69,8 @@ class PLMClassifier:
                 inputs = {name: tensor.to(self.device) for name, tensor in batch["inputs"].items()}
                 logits = self.model(**inputs).logits.float()
                 # |logits| = (batch_size, n_labels)
-                scores = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+                scores = (logits if self.regression else torch.sigmoid(logits) if self.multi_label
+                          else torch.softmax(logits, dim=-1))
                 probs[batch["index"]] = scores.cpu()
         return {MODEL_NAME: probs}
 
@@ -76,11 +79,13 @@ class PLMClassifier:
         return {"kind": "plm", "labels": self.labels, "multi_label": self.multi_label, "pair": self.pair,
                 "max_length": self.max_length, "thresholds": [float(t) for t in self.thresholds],
                 "pretrained_model_name": self.source, "model_config": config_to_dict(self.model.config),
-                "state_dict": plain_state_dict(self.model), "tokenizer_files": tokenizer_files(self.tokenizer)}
+                "state_dict": plain_state_dict(self.model), "tokenizer_files": tokenizer_files(self.tokenizer),
+                "regression": self.regression}
 
     @classmethod
     def from_file_data(cls, data: dict[str, Any], device: torch.device, batch_size: int) -> "PLMClassifier":
         model = model_from_state(data["model_config"], data["state_dict"])
         tokenizer = tokenizer_from_files(data["tokenizer_files"])
         return cls(model, tokenizer, data["labels"], data["multi_label"], data["pair"], data["max_length"],
-                   data["thresholds"], device, batch_size, data.get("pretrained_model_name"))
+                   data["thresholds"], device, batch_size, data.get("pretrained_model_name"),
+                   bool(data.get("regression", False)))

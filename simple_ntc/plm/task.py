@@ -14,7 +14,7 @@ from ignite.metrics import Loss, Metric
 from ignite.metrics.metric import reinit__is_reduced, sync_all_reduce
 from torch import nn
 
-from .. import classification
+from .. import classification, regression
 from ..engine import StepOutput
 
 
@@ -112,5 +112,19 @@ MULTI_LABEL = PLMTask(
 )
 
 
-def task_for(multi_label: bool) -> PLMTask:
+def regression_loss(model: nn.Module, batch: dict[str, Any]) -> StepOutput:
+    return StepOutput(nn.functional.mse_loss(logits_of(model, batch).squeeze(-1), batch["labels"]))
+
+
+def regression_eval(model: nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted and true scores. |predicted| = |labels| = (batch_size,)."""
+    return logits_of(model, batch).squeeze(-1), batch["labels"]
+
+
+REGRESSION = PLMTask(regression_loss, regression_eval, regression.metrics, regression.METRIC_NAMES)
+
+
+def task_for(multi_label: bool, is_regression: bool = False) -> PLMTask:
+    if is_regression:
+        return REGRESSION
     return MULTI_LABEL if multi_label else SINGLE_LABEL

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..curves import TrainingCurves
 from ..data.corpus import Example, example_pairs, example_targets
 from ..data.splits import DataSplits
+from ..data.token_budget import token_budget_loader
+from ..engine.hooks import all_handlers
 from ..engine import (
     EngineOptions,
     fit,
@@ -22,6 +25,7 @@ from ..engine import (
     seed_everything,
 )
 from ..errors import UserError
+from ..sweep.reporting import sweep_trial_handlers
 from .data import FeatureDataset, PadToLongest, PairEncoder, make_loader
 from .model import (
     config_to_dict,
@@ -53,13 +57,15 @@ def _model_and_tokenizer(args: argparse.Namespace, options: EngineOptions, split
         model, tokenizer = model_from_config(meta["model_config"]), tokenizer_from_files(meta["tokenizer_files"])
         return model, tokenizer, labels, bool(meta["multi_label"]), bool(meta["pair"])
     labels = splits.labels
-    model, tokenizer, new_weights = load_pretrained(args.pretrained_model_name, labels, args.multi_label)
+    model, tokenizer, new_weights = load_pretrained(args.pretrained_model_name, labels, args.multi_label,
+                                                    getattr(args, "regression", False))
     if new_weights:
         print_on_main(args.verbose, f"Initialized a new classification head: {', '.join(new_weights)}")
     return model, tokenizer, labels, args.multi_label, any(e.text_pair for e in splits.train)
 
 
-def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSplits) -> PLMClassifier:
+def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSplits,
+              curves: TrainingCurves | None = None) -> PLMClassifier:
     """Fine-tune ``--pretrained_model_name`` on ``splits``; return the best model as a classifier."""
     seed_everything(options.seed)  # the new head's initialization, dropout and batch order
     model, tokenizer, labels, multi_label, pair = _model_and_tokenizer(args, options, splits)
@@ -71,26 +77,38 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
     encode = PairEncoder(tokenizer, max_length, input_names)
     collate = PadToLongest(tokenizer.pad_token_id, tokenizer.padding_side)
 
+    is_regression = getattr(args, "regression", False)
+
     def dataset(examples: Sequence[Example]) -> FeatureDataset:
         features = encode([e.text for e in examples], example_pairs(examples, pair))
+        if is_regression:
+            from ..regression import scores_of
+
+            return FeatureDataset(features, scores_of(examples, "labels"))
         return FeatureDataset(features, example_targets(examples, labels, multi_label))
 
     train_data, valid_data = dataset(splits.train), dataset(splits.valid)
-    kind = ("multi-label" if multi_label else "single-label") + (" sentence-pair" if pair else "")
+    kind = ("regression" if is_regression else "multi-label" if multi_label else "single-label") + (
+        " sentence-pair" if pair else "")
     print_on_main(args.verbose, f"Fine-tuning {args.pretrained_model_name} ({model.config.model_type}, "
                   f"{sum(p.numel() for p in model.parameters()):,} parameters) as a {kind} classifier of "
                   f"{len(labels)} labels on {len(train_data)} examples, validating on {len(valid_data)}; inputs: "
                   f"{', '.join(input_names)}, at most {max_length} tokens")
-    task = task_for(multi_label)
+    task = task_for(multi_label, is_regression)
     meta = {"kind": "plm", "labels": labels, "multi_label": multi_label, "pair": pair,
             "model_config": config_to_dict(model.config), "tokenizer_files": tokenizer_files(tokenizer)}
-    fit(model, make_loader(train_data, collate, options.batch_size, True, options.seed, options.num_workers),
-        task.loss_fn, options, checkpoint_dir(args, options),
+    train_loader = (token_budget_loader(train_data, train_data.lengths, args.max_tokens, collate, options.seed,
+                                        options.num_workers) if getattr(args, "max_tokens", None) else
+                    make_loader(train_data, collate, options.batch_size, True, options.seed, options.num_workers))
+    fit(model, train_loader, task.loss_fn, options, checkpoint_dir(args, options),
         make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(),
-        valid_metric_names=task.metric_names, meta=meta, run_name=MODEL_NAME, run_config=vars(args))
+        valid_metric_names=task.metric_names, step_metrics=("loss",) if is_regression else ("loss", "accuracy"),
+        meta=meta, run_name=MODEL_NAME, run_config=vars(args),
+        attach_handlers=all_handlers(sweep_trial_handlers(), curves.recorder(
+            MODEL_NAME, checkpoint_dir(args, options), options).attach if curves else None))
     predictor = PLMClassifier(model, tokenizer, labels, multi_label, pair, max_length,
                               [args.threshold] * len(labels), resolve_device(options.gpu_id),
-                              options.batch_size * 2, args.pretrained_model_name)
+                              options.batch_size * 2, args.pretrained_model_name, is_regression)
     if multi_label and args.tune_thresholds and is_main_process():
         predictor.thresholds = tune_on(predictor, splits.valid, args.threshold)
         print_on_main(args.verbose, "Thresholds tuned on valid: " + ", ".join(

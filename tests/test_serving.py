@@ -1,0 +1,186 @@
+"""Serving backends: ONNX fp32 equals PyTorch within 1e-4, int8 keeps the labels; export.py and classify.py flags."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from simple_ntc.data.tokenization import TextTokenizer
+from simple_ntc.errors import UserError
+from simple_ntc.export import main as export_main
+from simple_ntc.model_file import load_model_file, save_model_file
+from simple_ntc.models import build_model
+from simple_ntc.predict import RNNCNNClassifier, load_predictor, predict_proba
+from simple_ntc.serving.agreement import FP32_TOLERANCE, compare
+from simple_ntc.serving.backends import load_for_serving
+from simple_ntc.serving.onnx_export import export_graphs
+from simple_ntc.serving.onnx_predict import onnx_predictor, read_graphs
+from tests.conftest import CLASSIFICATION, FIXTURES, ROOT, assert_one_line_error, run_cli
+from tests.tiny_bert import build_tiny_bert, corpus_texts
+
+LABELS = ["negative", "positive"]
+CONFIG_DIR = ROOT / "configs"
+
+
+def read_tsv(name):
+    rows = [line.split("\t") for line in (CLASSIFICATION / name).read_text(encoding="utf-8").splitlines()]
+    return [r[1] for r in rows], [LABELS.index(r[0]) for r in rows]
+
+
+TRAIN, TEST = read_tsv("sentiment_train.tsv"), read_tsv("sentiment_test.tsv")
+# the test fixture plus texts shorter than the CNN's widest window, unknown words and English
+TEXTS = TEST[0] + ["최고", "a", "완전 completely unknown words", "스토리 " * 40]
+
+
+def fit_briefly(probs_of, model: nn.Module, batches, epochs: int, lr: float) -> None:
+    """A few epochs of a plain loop: decisive probabilities, so int8 label checks do not hinge on ties."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(epochs):
+        for inputs, y in batches:
+            optimizer.zero_grad()
+            nn.functional.nll_loss(probs_of(model, inputs), y).backward()
+            optimizer.step()
+    model.eval()
+
+
+@pytest.fixture(scope="module")
+def rnn_cnn_file(tmp_path_factory):
+    torch.manual_seed(0)
+    tokenizer = TextTokenizer.train("space", TRAIN[0], max_length=64)
+    common = {"input_size": tokenizer.vocab_size, "word_vec_size": 16, "n_classes": 2, "pad_id": tokenizer.pad_id}
+    models = {"rnn": build_model("rnn", {**common, "hidden_size": 16, "n_layers": 2}),
+              "cnn": build_model("cnn", {**common, "window_sizes": [3, 4, 5], "n_filters": [8, 8, 8]})}
+    predictor = RNNCNNClassifier(tokenizer, LABELS, models)
+    ids, y = tokenizer.encode(TRAIN[0]), torch.tensor(TRAIN[1])
+    batches = [(predictor_batch(predictor, ids[i:i + 32]), y[i:i + 32]) for i in range(0, len(ids), 32)]
+    for model in models.values():
+        fit_briefly(lambda m, b: m(*b), model, batches, epochs=4, lr=0.01)
+    path = tmp_path_factory.mktemp("rnn_cnn") / "sentiment.pth"
+    save_model_file(path, predictor.to_file_data())
+    return path
+
+
+def predictor_batch(predictor, rows):
+    from simple_ntc.data.dataset import pad_rows
+
+    return pad_rows(rows, predictor.tokenizer.pad_id), torch.tensor([len(r) for r in rows])
+
+
+@pytest.fixture(scope="module")
+def plm_file(tmp_path_factory):
+    from simple_ntc.plm.model import load_pretrained
+    from simple_ntc.plm.predict import PLMClassifier
+
+    work = tmp_path_factory.mktemp("plm")
+    tiny = build_tiny_bert(work / "tiny-bert", corpus_texts(*FIXTURES.glob("*/*.tsv")))
+    torch.manual_seed(0)
+    model, tokenizer, _ = load_pretrained(str(tiny), LABELS, multi_label=False)
+    predictor = PLMClassifier(model, tokenizer, LABELS, batch_size=32)
+    features, y = predictor.encode(TRAIN[0]), torch.tensor(TRAIN[1])
+    batches = [(predictor.collate([(j, f, None) for j, f in enumerate(features[i:i + 16])])["inputs"], y[i:i + 16])
+               for i in range(0, len(features), 16)]
+    fit_briefly(lambda m, inputs: torch.log_softmax(m(**inputs).logits, -1), model, batches, epochs=3, lr=3e-3)
+    path = work / "sentiment_bert.pth"
+    save_model_file(path, predictor.to_file_data())
+    return path
+
+
+def assert_int8_keeps_labels(reference, int8, texts, labels):
+    """Labels equal wherever fp32 is not a near-tie (>= 99% overall), accuracy within 0.5 point."""
+    expected, actual = predict_proba(reference, texts), predict_proba(int8, texts)
+    decisive = (expected.max(dim=-1).values - 0.5).abs() > 0.05
+    same = expected.argmax(-1) == actual.argmax(-1)
+    assert bool(same[decisive].all()) and float(same.float().mean()) >= 0.99
+    y = torch.tensor(labels)
+    accuracy = [float((p.argmax(-1) == y).float().mean()) for p in (expected, actual)]
+    assert accuracy[0] > 0.75  # trained: a meaningful check of int8
+    assert abs(accuracy[0] - accuracy[1]) <= 0.005 + 1 / len(labels)  # one line of 80 at most
+
+
+def test_onnx_fp32_equals_pytorch_within_1e4_for_rnn_and_cnn(rnn_cnn_file):
+    reference = load_predictor(rnn_cnn_file)
+    candidate = onnx_predictor(export_graphs(load_model_file(rnn_cnn_file), rnn_cnn_file), rnn_cnn_file)
+    assert candidate.model_names == ["rnn", "cnn"]
+    expected, actual = reference.probabilities(TEXTS), candidate.probabilities(TEXTS)
+    for name in ("rnn", "cnn"):
+        assert (expected[name] - actual[name]).abs().max() < FP32_TOLERANCE
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_int8_keeps_the_fp32_labels_for_rnn_and_cnn(rnn_cnn_file, backend):
+    reference = load_predictor(rnn_cnn_file)
+    int8 = load_for_serving(rnn_cnn_file, backend, "int8")
+    assert_int8_keeps_labels(reference, int8, TEST[0], TEST[1])
+    if backend == "torch":  # the layers really are int8
+        assert type(int8.models["rnn"].rnn).__module__ == "torch.ao.nn.quantized.dynamic.modules.rnn"
+        assert int8.models["cnn"].generator.weight().dtype == torch.qint8
+
+
+def test_bert_onnx_fp32_within_1e4_and_int8_keeps_labels(plm_file):
+    reference = load_predictor(plm_file)
+    fp32 = load_for_serving(plm_file, "onnxruntime")
+    assert compare(reference, fp32, TEXTS).max_abs_diff < FP32_TOLERANCE
+    for backend in ("torch", "onnxruntime"):
+        assert_int8_keeps_labels(reference, load_for_serving(plm_file, backend, "int8"), TEST[0], TEST[1])
+
+
+def test_pair_and_multi_label_bert_graphs_keep_inputs_thresholds_and_probabilities(tmp_path):
+    from simple_ntc.plm.model import load_pretrained
+    from simple_ntc.plm.predict import PLMClassifier
+
+    tiny = build_tiny_bert(tmp_path / "tiny", corpus_texts(CLASSIFICATION / "sentiment_train.tsv"))
+    labels = ["a", "b", "c"]
+    model, tokenizer, _ = load_pretrained(str(tiny), labels, multi_label=True)
+    saved = PLMClassifier(model, tokenizer, labels, multi_label=True, pair=True, thresholds=[0.3, 0.5, 0.7])
+    path = tmp_path / "pairs.pth"
+    save_model_file(path, saved.to_file_data())
+    reference, candidate = load_predictor(path), load_for_serving(path, "onnxruntime")
+    assert (candidate.multi_label, candidate.pair, candidate.thresholds) == (True, True, [0.3, 0.5, 0.7])
+    assert "token_type_ids" in candidate.input_names
+    pairs = TEXTS[::-1]
+    assert compare(reference, candidate, TEXTS, pairs).max_abs_diff < FP32_TOLERANCE
+    swapped = predict_proba(candidate, pairs, TEXTS)  # the second text matters: it is a pair model
+    assert (swapped - predict_proba(candidate, TEXTS, pairs)).abs().max() > 1e-3
+
+
+def test_export_cli_writes_a_directory_that_classify_runs_like_pytorch(rnn_cnn_file, tmp_path):
+    output = tmp_path / "out" / "sentiment.onnx"
+    result = run_cli("export.py", "--model_fn", rnn_cnn_file, "--output", output, "--quantize", "int8")
+    assert result.returncode == 0, result.stderr
+    assert "ONNX fp32 vs PyTorch: max |p - p_fp32| =" in result.stdout and "ONNX int8 vs PyTorch fp32" in result.stdout
+    assert sorted(p.name for p in output.iterdir()) == ["cnn.onnx", "rnn.onnx"]
+    graphs = read_graphs(output)
+    assert [g.metadata["quantized"] for g in graphs] == ["int8", "int8"]
+    assert graphs[0].metadata["labels"] == LABELS and graphs[0].metadata["tokenizer"]["kind"] == "space"
+    lines = ["이 영화 정말 최고예요", "", "스토리 너무 지루해요", "최고"]
+    stdin = "".join(line + "\n" for line in lines)
+    onnx_run = run_cli("classify.py", "--model_fn", output, "--output_probs", stdin=stdin)
+    torch_run = run_cli("classify.py", "--model_fn", rnn_cnn_file, "--output_probs", stdin=stdin)
+    assert onnx_run.returncode == 0, onnx_run.stderr
+    onnx_rows, torch_rows = onnx_run.stdout.splitlines(), torch_run.stdout.splitlines()
+    assert [r.split("\t")[0] for r in onnx_rows] == [r.split("\t")[0] for r in torch_rows]
+    assert [r.split("\t", 2)[2] for r in onnx_rows] == lines and onnx_rows[1] == "\t\t"
+
+
+def test_export_and_serving_mistakes_are_one_line_errors(rnn_cnn_file, tmp_path):
+    (tmp_path / "a_file.onnx").write_text("not a graph")
+    assert_one_line_error(run_cli("export.py", "--model_fn", rnn_cnn_file, "--output", tmp_path / "a_file.onnx"),
+                          "exports to a directory of <model>.onnx files")
+    assert_one_line_error(run_cli("classify.py", "--model_fn", tmp_path / "a_file.onnx", stdin="x\n"),
+                          "cannot read ONNX model")
+    other = tmp_path / "other.pth"
+    save_model_file(other, {"kind": "linear", "labels": LABELS})
+    with pytest.raises(UserError, match=r"ONNX export does not support 'linear' models \(supported: rnn_cnn, plm\)"):
+        export_main(["--model_fn", str(other), "--output", str(tmp_path / "o.onnx")], CONFIG_DIR)
+    for backend in ("torch", "onnxruntime"):
+        with pytest.raises(UserError, match=f"--quantize int8 with --backend {backend} does not support 'linear'|"
+                                            "ONNX export does not support 'linear'"):
+            load_for_serving(other, backend, "int8")
+    graphs = export_graphs(load_model_file(rnn_cnn_file), rnn_cnn_file)
+    (tmp_path / "cnn.onnx").write_bytes(graphs[1].onnx_bytes)
+    with pytest.raises(UserError, match="is an ONNX export: run it with --backend onnxruntime"):
+        load_for_serving(tmp_path / "cnn.onnx", "torch")
+    assert load_for_serving(tmp_path / "cnn.onnx").model_names == ["cnn"]  # the backend follows the file
+    with pytest.raises(UserError, match="holds other files"):
+        export_main(["--model_fn", str(rnn_cnn_file), "--output", str(tmp_path)], CONFIG_DIR)
