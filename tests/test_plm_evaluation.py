@@ -42,8 +42,9 @@ def test_eval_fn_scores_rnn_cnn_models_with_headered_files(cnn_model, tmp_path):
     assert f"== headered / cnn: n=80 accuracy={trained['accuracy']:.4f}" in result.stdout
     assert_one_line_error(run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", tmp_path / "none.tsv"),
                           "--eval_fn: file not found")
-    assert_one_line_error(run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", FIXTURES / "plm" / "nli_valid.tsv"),
-                          "the file has sentence pairs but the model classifies single texts")
+    pairs = run_cli("classify.py", "--model_fn", model_fn, "--eval_fn", FIXTURES / "plm" / "nli_valid.tsv")
+    assert_one_line_error(pairs, "nli_valid.tsv:1: a sentence pair (3 tab-separated columns), "
+                                 "but the model classifies single texts")
 
 
 def test_classify_imports_plotting_and_scoring_only_for_eval_fn(cnn_model):
