@@ -46,9 +46,11 @@ ARCHITECTURES = ("rnn", "cnn", "transformer")
 # transformer (--bert, after simple-ntc's finetune_plm_native.py; max_grad_norm 1.0 as HF's Trainer).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "rnn_cnn": {"n_epochs": 8, "lr": 1e-3, "scheduler": "linear", "warmup_ratio": 0.05, "optimizer": "adam",
-                "weight_decay": 0.0, "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0},
+                "weight_decay": 0.0, "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0,
+                "save_every": 0},
     "bert": {"n_epochs": 5, "lr": 5e-5, "scheduler": "linear", "warmup_ratio": 0.2, "optimizer": "adamw",
-             "weight_decay": 0.01, "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0},
+             "weight_decay": 0.01, "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0,
+             "save_every": 500},
 }
 
 
