@@ -101,7 +101,7 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
                                         options.num_workers) if getattr(args, "max_tokens", None) else
                     make_loader(train_data, collate, options.batch_size, True, options.seed, options.num_workers))
     fit(model, train_loader, task.loss_fn, options, checkpoint_dir(args, options),
-        make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(),
+        make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(args.threshold),
         valid_metric_names=task.metric_names, step_metrics=("loss",) if is_regression else ("loss", "accuracy"),
         meta=meta, run_name=MODEL_NAME, run_config=vars(args),
         attach_handlers=all_handlers(sweep_trial_handlers(), curves.recorder(
