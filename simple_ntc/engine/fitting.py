@@ -117,6 +117,8 @@ def fit(
                          done["stopped_early"], [], done["source"], done["best"])
     if idist.get_world_size() > 1:
         model = idist.auto_model(model)
+        print_on_main(options.verbose, f"Training in {idist.get_world_size()} processes on "
+                      f"{idist.get_nnodes()} node(s) ({idist.backend()}); rank 0 writes the files")
     core = unwrap(model)
     seed_rank_stream()  # each process its own dropout masks (after DDP made the weights equal)
     optimizer, scheduler, scaler = setup_optimization(
