@@ -218,3 +218,37 @@ def test_fused_kernels_only_on_devices_that_have_them(monkeypatch):
 def test_save_every_must_not_be_negative():
     with pytest.raises(UserError, match="--save_every must be >= 0"):
         EngineOptions(save_every=-1).validate()
+
+
+def test_threshold_reaches_multi_label_validation_metrics():
+    from ignite.engine import Engine as Evaluator
+
+    from simple_ntc.plm.task import task_for
+
+    logits = torch.logit(torch.tensor([[0.7, 0.1], [0.9, 0.6]]))  # |logits| = (2 examples, 2 labels)
+    targets = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    scores = {}
+    for threshold in (0.5, 0.8):
+        evaluator = Evaluator(lambda engine, batch: batch)
+        for name, metric in task_for(True).metrics(threshold).items():
+            metric.attach(evaluator, name)
+        scores[threshold] = evaluator.run([(logits, targets)]).metrics["accuracy"]
+    assert scores == {0.5: 1.0, 0.8: 0.0}
+
+
+def test_scheduler_none_says_it_ignores_the_warmup(tmp_path, capsys):
+    run_fit(tmp_path, options(scheduler="none", warmup_ratio=0.2, verbose=1), ToyDataset(16))
+    assert "--scheduler none keeps the learning rate constant" in capsys.readouterr().out
+
+
+def test_help_says_what_weight_decay_and_warmup_do():
+    import argparse
+
+    from simple_ntc.engine import add_engine_arguments
+
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    assert "decoupled from the gradient with adamw" in text and "L2 penalty added to the gradient with adam" in text
+    assert "ignored by --scheduler none" in text
+    assert "--save_every UPDATES" in text
