@@ -40,3 +40,26 @@ def test_two_gloo_processes_train_the_same_weights_and_metrics_as_one_process(tm
     assert [h["accuracy"] for h in h1] == [h["accuracy"] for h in h2]  # every example counted exactly once
     for a, b in zip(h1, h2):
         assert abs(a["loss"] - b["loss"]) < 1e-6
+
+
+def test_inference_batches_are_never_padded_with_repeats_and_training_repeats_weigh_nothing():
+    from simple_ntc.data.batching import BucketBatchSampler
+    from simple_ntc.data.token_budget import TokenBudgetBatchSampler
+
+    lengths = [5, 4, 3, 2, 1]  # batches of 2: [0, 1], [2, 3], [4]
+    for make in (lambda r, shuffle: BucketBatchSampler(lengths, 2, shuffle=shuffle, num_replicas=2, rank=r),
+                 lambda r, shuffle: TokenBudgetBatchSampler(lengths, 10, shuffle=shuffle, max_rows=2,
+                                                            num_replicas=2, rank=r)):
+        ranks = [make(r, False) for r in (0, 1)]
+        seen = [i for sampler in ranks for batch in sampler for i in batch]
+        assert sorted(seen) == list(range(5))  # every example exactly once
+        assert [len(s) for s in ranks] == [len(list(iter(s))) for s in ranks] == [3, 2]
+        training = [make(r, True) for r in (0, 1)]
+        shards = [list(iter(s)) for s in training]
+        assert len(shards[0]) == len(shards[1])  # DDP needs the same number of steps everywhere
+        for position, (a, b) in enumerate(zip(*shards)):
+            weights = [s.loss_weight(position) for s in training]
+            if len(set(a + b)) == 1:  # a one-example batch: rank 1 repeats it with weight 0
+                assert weights == [2.0, 0.0]
+            else:
+                assert weights == [1.0, 1.0]
