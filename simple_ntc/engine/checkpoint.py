@@ -112,8 +112,14 @@ def checkpoint_files(directory: Path) -> list[Path]:
 
 
 def find_last_checkpoint(directory: Path) -> Path | None:
-    """The full training state with the highest iteration that a run wrote in ``directory``, if any."""
-    found = [(int(m.group(1)), p) for p in checkpoint_files(directory) if (m := _LAST_PATTERN.match(p.name))]
+    """The full training state with the highest iteration that a run wrote in ``directory``, if any.
+
+    A directory without ``written.json`` (from a version before it) offers its ``last_checkpoint_*.pt``.
+    """
+    files = checkpoint_files(directory)
+    if not files and directory.is_dir() and not (directory / WRITTEN).exists():
+        files = sorted(directory.glob(f"{LAST_PREFIX}_checkpoint_*.pt"))
+    found = [(int(m.group(1)), p) for p in files if (m := _LAST_PATTERN.match(p.name))]
     return max(found)[1] if found else None
 
 
