@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import sys
 import tempfile
+from unittest import mock
 from pathlib import Path
 
 import torch
@@ -66,7 +67,9 @@ def main() -> None:
     def engine(verbose: int) -> None:
         seed_everything(0)
         model = build_model(args.model, kwargs)
-        with tempfile.TemporaryDirectory() as checkpoint_dir:
+        # the bar is drawn only on a terminal: measure it even when this output goes to a file
+        with tempfile.TemporaryDirectory() as checkpoint_dir, \
+                mock.patch("simple_ntc.engine.experiment.on_terminal", lambda: True):
             fit(model, loader, classification.loss_fn, dataclasses.replace(options, verbose=verbose),
                 Path(checkpoint_dir))
 

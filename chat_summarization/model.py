@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -151,16 +153,39 @@ class SummarizerInfo:
 
 def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, directory: Path,
                     info: SummarizerInfo) -> None:
-    """Model, tokenizer, generation config and :class:`SummarizerInfo` into ``directory``."""
+    """Model, tokenizer, generation config and :class:`SummarizerInfo` into ``directory``.
+
+    Everything is written into a new sibling directory that then replaces ``directory`` by two renames,
+    so a crash while saving never leaves new weights beside an old config: the old summarizer stays
+    whole until the new one is complete (between the renames, it is ``<name>.old-*`` beside it).
+    """
     if directory.exists() and not directory.is_dir():
         raise UserError(f"--model_fn {directory} is a file; a trained summarizer is saved as a directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.parent.mkdir(parents=True, exist_ok=True)
     apply_generation_settings(model, tokenizer, info.generation_settings)
-    with quiet_transformers():
-        model.save_pretrained(directory)
-        tokenizer.save_pretrained(directory)
-    (directory / SETTINGS_FILE).write_text(json.dumps(asdict(info), ensure_ascii=False, indent=2) + "\n",
-                                           encoding="utf-8")
+    new = Path(tempfile.mkdtemp(prefix=f"{directory.name}.new-", dir=directory.parent))
+    try:
+        with quiet_transformers():
+            model.save_pretrained(new)
+            tokenizer.save_pretrained(new)
+        (new / SETTINGS_FILE).write_text(json.dumps(asdict(info), ensure_ascii=False, indent=2) + "\n",
+                                         encoding="utf-8")
+        _swap_in(new, directory)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+
+
+def _swap_in(new: Path, directory: Path) -> None:
+    """Put the complete directory ``new`` at ``directory``, then delete the one it replaces."""
+    if not directory.exists():
+        new.rename(directory)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f"{directory.name}.old-", dir=directory.parent))
+    old.rmdir()
+    directory.rename(old)
+    new.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass

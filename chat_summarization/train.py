@@ -32,6 +32,7 @@ from simple_ntc.engine import (
     read_resume_meta,
     seed_everything,
 )
+from simple_ntc.engine.resume import RUN_KEY, check_same_run, resumed_seed, run_identity
 from simple_ntc.errors import UserError
 from simple_ntc.sweep.reporting import sweep_trial_handlers
 
@@ -227,10 +228,11 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     base_model = args.pretrained_model_name or EMBEDDED
     if args.resume:  # the data order and the defaults follow the run being continued
         resumed = resumed_run_meta(checkpoint_dir)
-        if resumed.get("seed", options.seed) != options.seed:
-            print_on_main(args.verbose,
-                          f"--resume: using the seed of the checkpointed run ({resumed['seed']}), not {options.seed}")
-        options.seed, base_model = resumed.get("seed", options.seed), resumed.get("base_model", base_model)
+        options.seed = resumed_seed(resumed, options.seed, args.verbose)
+        base_model = resumed.get("base_model", base_model)
+    identity = run_identity(options.seed, {"--train_fn": args.train_fn, "--valid_fn": args.valid_fn})
+    if args.resume:
+        check_same_run(resumed.get(RUN_KEY), identity, checkpoint_dir)
     seed_everything(options.seed)
     tokenizer, model = prepare_model(args, job.train, checkpoint_dir)
     settings = generation_settings(args)
@@ -252,7 +254,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         metrics = validation_metrics(rouge_tokenizer)
     kind = "embedded" if base_model == EMBEDDED else "pretrained"
     options = options.with_defaults(lr=DEFAULT_LR[kind], scheduler=DEFAULT_SCHEDULER[kind])
-    meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
+    meta = {"task": "summarization", "base_model": base_model, "seed": options.seed, RUN_KEY: identity,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
     result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,

@@ -33,6 +33,7 @@ from .engine import (
 )
 from .engine.distributed import resolve_device
 from .engine.hooks import all_handlers
+from .engine.resume import RUN_KEY, check_same_run, resumed_seed, run_identity
 from .errors import UserError
 from .evaluate import report as report_splits
 from .model_file import save_model_file
@@ -46,9 +47,11 @@ ARCHITECTURES = ("rnn", "cnn", "transformer")
 # transformer (--bert, after simple-ntc's finetune_plm_native.py; max_grad_norm 1.0 as HF's Trainer).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "rnn_cnn": {"n_epochs": 8, "lr": 1e-3, "scheduler": "linear", "warmup_ratio": 0.05, "optimizer": "adam",
-                "weight_decay": 0.0, "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0},
+                "weight_decay": 0.0, "batch_size": 64, "max_length": 256, "max_grad_norm": 5.0,
+                "save_every": 0},
     "bert": {"n_epochs": 5, "lr": 5e-5, "scheduler": "linear", "warmup_ratio": 0.2, "optimizer": "adamw",
-             "weight_decay": 0.01, "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0},
+             "weight_decay": 0.01, "batch_size": 32, "max_length": 128, "max_grad_norm": 1.0,
+             "save_every": 500},
 }
 
 
@@ -306,7 +309,7 @@ def train_rnn_cnn(args: argparse.Namespace, options: EngineOptions, splits: Data
         valid_loader = make_loader(valid_data, tokenizer.pad_id, options.batch_size, False)
         fit(model, train_loader, loss_fn, options, checkpoint_root / name, valid_loader,
             task.eval_fn, task.metrics(), step_metrics=("loss",) if args.regression else ("loss", "accuracy"),
-            meta={"tokenizer": tokenizer.to_dict(), "labels": labels}, run_name=name, run_config=vars(args),
+            meta={"tokenizer": tokenizer.to_dict(), "labels": labels, RUN_KEY: run_identity_of(args)}, run_name=name, run_config=vars(args),
             attach_handlers=all_handlers(
                 sweep_trial_handlers(), curves.recorder(name, checkpoint_root / name, options).attach if curves else None))
         models[name] = model
@@ -392,8 +395,29 @@ def _plain(results: dict[str, Any]) -> dict[str, Any]:
             for split, per_model in results.items()}
 
 
+def run_identity_of(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``--resume`` must find unchanged: seed, data files (by content) and the held-out ratios."""
+    return run_identity(args.seed, {"--train_fn": args.train_fn, "--valid_fn": args.valid_fn,
+                                    "--test_fn": args.test_fn},
+                        **{"--valid_ratio": None if args.valid_fn else args.valid_ratio,
+                           "--test_ratio": None if args.test_fn else args.test_ratio})
+
+
+def adopt_resumed_run(args: argparse.Namespace, options: EngineOptions) -> None:
+    """``--resume``: take the checkpointed run's seed (so its split and batch order) and refuse other data."""
+    root = options.resolved_checkpoint_dir(args.model_fn)
+    for name in ["bert"] if args.bert else [a for a in ARCHITECTURES if getattr(args, a)]:
+        meta = read_resume_meta(root / name)
+        if meta:
+            args.seed = resumed_seed(meta, args.seed, args.verbose)
+            check_same_run(meta.get(RUN_KEY), run_identity_of(args), root / name)
+            return
+
+
 def main(argv: Sequence[str], config_dir: Path) -> int:
     args = parse_args(build_parser(), config_dir / "classification.yaml", argv, required=["model_fn", "train_fn"])
     options = check_args(args)
+    if options.resume:
+        adopt_resumed_run(args, options)
     launch(train_worker, args, nproc_per_node=options.nproc_per_node, backend=options.backend)
     return 0

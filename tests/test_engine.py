@@ -108,7 +108,7 @@ def test_resume_from_two_epochs_to_three_equals_three_epochs(tmp_path):
     run_fit(tmp_path / "part", dataclasses.replace(opts, n_epochs=2), train, valid)
     resumed, result = run_fit(tmp_path / "part", dataclasses.replace(opts, n_epochs=3, resume=True), train, valid,
                               seed=123)  # a different seed: everything must come from the checkpoint
-    assert result.resumed_from.name == "last_checkpoint_2.pt"
+    assert result.resumed_from.name == "last_checkpoint_16.pt"  # named by iteration: 2 epochs of 8 batches
     assert result.epochs_run == 3
     assert_same_weights(state(full), state(resumed))
     assert (result.best_score, result.best_epoch) == (full_result.best_score, full_result.best_epoch)
@@ -131,7 +131,7 @@ def test_resume_after_an_interruption_keeps_the_linear_schedule(tmp_path):
     with pytest.raises(Crash):
         run_fit(tmp_path / "part", opts, train, valid, attach_handlers=crash_after_two_epochs)
     resumed, result = run_fit(tmp_path / "part", dataclasses.replace(opts, resume=True), train, valid)
-    assert result.resumed_from.name == "last_checkpoint_2.pt"
+    assert result.resumed_from.name == "last_checkpoint_16.pt"
     assert_same_weights(state(full), state(resumed))
 
 
@@ -139,7 +139,7 @@ def test_checkpoints_load_with_weights_only_and_best_weights_are_restored(tmp_pa
     model, result = run_fit(tmp_path, options(n_epochs=3, n_saved=2, lr=0.2), ToyDataset(64), ToyDataset(32, seed=1))
     ckpt_dir = tmp_path / "ckpt"
     last = sorted(p.name for p in ckpt_dir.glob("last_*.pt"))
-    assert last == ["last_checkpoint_2.pt", "last_checkpoint_3.pt"]
+    assert last == ["last_checkpoint_16.pt", "last_checkpoint_24.pt"]  # --n_saved 2 of 3 epoch ends
     full = torch.load(find_last_checkpoint(ckpt_dir), weights_only=True)
     assert {"model", "optimizer", "scheduler", "trainer", "rng", "meta", "best", "best_checkpointer"} <= set(full)
     assert full["trainer"]["iteration"] == 3 * full["trainer"]["epoch_length"]
@@ -185,7 +185,7 @@ def test_unknown_valid_metric_is_a_user_error(tmp_path):
 def test_fresh_run_replaces_checkpoints_of_an_earlier_run(tmp_path):
     run_fit(tmp_path, options(n_epochs=3, n_saved=3), ToyDataset(16))
     run_fit(tmp_path, options(n_epochs=1, n_saved=3), ToyDataset(16))
-    assert sorted(p.name for p in (tmp_path / "ckpt").glob("last_*.pt")) == ["last_checkpoint_1.pt"]
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("last_*.pt")) == ["last_checkpoint_2.pt"]
 
 
 def test_offline_wandb_run_holds_loss_lr_and_grad_norm_series(tmp_path, monkeypatch):

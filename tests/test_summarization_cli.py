@@ -16,6 +16,7 @@ import yaml
 from safetensors.torch import load_file
 
 from chat_summarization.rouge import score_corpus
+from simple_ntc.engine.checkpoint import find_last_checkpoint
 from simple_ntc.errors import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def test_training_saves_a_self_contained_summarizer(trained):
     generation = json.loads((trained / "generation_config.json").read_text(encoding="utf-8"))
     assert (generation["num_beams"], generation["max_new_tokens"]) == (2, 40)
     checkpoints = trained.with_name("model.ckpt")
-    last = torch.load(checkpoints / "last_checkpoint_60.pt", weights_only=True)
+    last = torch.load(find_last_checkpoint(checkpoints), weights_only=True)
     assert last["meta"]["task"] == "summarization"
     (best,) = checkpoints.glob("best_model_*_rouge_mean=*.pt")
     weights = load_file(trained / "model.safetensors")
@@ -177,7 +178,7 @@ def test_resume_from_two_epochs_to_three_equals_three_epochs(tmp_path, one_threa
     main(train_args(tmp_path / "part", "--n_epochs", "2", *constant), config_dir)
     # A different seed: the tokenizer, model config and every random state must come from the checkpoint.
     main(train_args(tmp_path / "part", "--n_epochs", "3", "--resume", "--seed", "7", *constant), config_dir)
-    last = lambda run: torch.load(tmp_path / f"{run}.ckpt" / "last_checkpoint_3.pt", weights_only=True)  # noqa: E731
+    last = lambda run: torch.load(find_last_checkpoint(tmp_path / f"{run}.ckpt"), weights_only=True)  # noqa: E731
     full, resumed = last("full"), last("part")
     assert full["model"].keys() == resumed["model"].keys()
     for key in full["model"]:

@@ -18,6 +18,9 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     With several processes, each global batch of ``batch_size`` is split across the ranks, so all
     ranks see the same number of batches and together the same examples as a single process.
+    A training batch with fewer examples than ranks gives the ranks left over a repeated example
+    whose :meth:`loss_weight` is 0; inference batches are never padded (a rank may get fewer).
+    :meth:`loss_weight` makes the gradient of a global batch the one a single process computes.
     """
 
     def __init__(
@@ -44,13 +47,28 @@ class BucketBatchSampler(Sampler[list[int]]):
             rank = idist.get_rank() if rank is None else rank
         self.num_replicas, self.rank = num_replicas, rank
         self.epoch = 0
+        self.start = 0  # batches of the next epoch already trained (a resumed mid-epoch state)
+        self._weights: list[float] = []
 
-    def set_epoch(self, epoch: int) -> None:
-        """Index of the next epoch (0-based); each iteration over the sampler moves it on by one."""
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Index of the next epoch (0-based), whose first ``start`` batches are skipped (mid-epoch resume).
+
+        Each iteration over the sampler moves the epoch on by one and yields the batches from ``start`` on.
+        """
+        self.epoch, self.start = epoch, start
 
     def __len__(self) -> int:
+        if not self.shuffle and self.num_replicas > 1:  # inference batches are not padded with repeats
+            return sum(1 for batch in self.global_batches(0) if self._real_count(batch))
         return math.ceil(len(self.lengths) / self.batch_size)
+
+    def loss_weight(self, position: int) -> float:
+        """Factor for this rank's mean loss of batch ``position`` (0-based) of the current epoch.
+
+        ``real examples here * ranks / examples in the global batch``: the mean over ranks of the
+        weighted per-rank mean losses (what DDP's gradient averaging computes) is the global batch's mean.
+        """
+        return self._weights[position] if position < len(self._weights) else 1.0
 
     def global_batches(self, epoch: int) -> list[list[int]]:
         """The batches of all ranks together for ``epoch``."""
@@ -69,14 +87,23 @@ class BucketBatchSampler(Sampler[list[int]]):
         shuffled = torch.randperm(len(batches), generator=generator).tolist()
         return [batches[i] for i in shuffled]
 
+    def _real_count(self, batch: list[int]) -> int:
+        """Examples of the global ``batch`` that this rank trains on (0 when it only gets a repeat)."""
+        return len(batch[self.rank::self.num_replicas])
+
     def _shard(self, batch: list[int]) -> list[int]:
         if self.num_replicas == 1:
             return batch
-        if len(batch) < self.num_replicas:  # repeat examples so no rank gets an empty batch
+        if len(batch) < self.num_replicas:  # repeat examples so no rank gets an empty batch (loss weight 0)
             batch = (batch * self.num_replicas)[: self.num_replicas]
         return batch[self.rank::self.num_replicas]
 
     def __iter__(self) -> Iterator[list[int]]:
-        epoch = self.epoch
-        self.epoch += 1
-        return iter([self._shard(batch) for batch in self.global_batches(epoch)])
+        epoch, start = self.epoch, self.start
+        self.epoch, self.start = epoch + 1, 0
+        batches = self.global_batches(epoch)
+        if not self.shuffle and self.num_replicas > 1:  # inference: every example exactly once
+            batches = [batch for batch in batches if self._real_count(batch)]
+            return iter([batch[self.rank::self.num_replicas] for batch in batches[start:]])
+        self._weights = [self._real_count(batch) * self.num_replicas / len(batch) for batch in batches]
+        return iter([self._shard(batch) for batch in batches[start:]])

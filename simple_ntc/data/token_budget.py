@@ -70,6 +70,8 @@ class TokenBudgetBatchSampler(BucketBatchSampler):
         self.batch_size = max(len(batch) for batch in self.batches) if self.batches else 1  # the largest batch
 
     def __len__(self) -> int:
+        if not self.shuffle and self.num_replicas > 1:  # inference: batches without an example here are skipped
+            return super().__len__()
         return len(self.batches)
 
     def global_batches(self, epoch: int) -> list[list[int]]:

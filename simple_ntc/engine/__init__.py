@@ -1,8 +1,10 @@
 """The training core shared by text classification and summarization.
 
-Hand-written Ignite process functions (:mod:`.step`), optimizer/scheduler factory (:mod:`.optim`),
-checkpoints (:mod:`.checkpoint`), logging (:mod:`.reporting`, :mod:`.experiment`), distributed
-launch (:mod:`.distributed`) and :func:`fit`, which wires them together.
+Hand-written Ignite process functions (:mod:`.step`), the engines built around them
+(:mod:`.trainers`), validation/checkpoint/early-stopping handlers (:mod:`.handlers`),
+optimizer/scheduler factory (:mod:`.optim`), checkpoint files (:mod:`.checkpoint`), resume and run
+identity (:mod:`.resume`), logging (:mod:`.reporting`, :mod:`.experiment`), distributed launch
+(:mod:`.distributed`) and :func:`fit`, which wires them together.
 """
 from .checkpoint import find_last_checkpoint, read_checkpoint
 from .distributed import is_main_process, launch, print_on_main, resolve_device

@@ -1,9 +1,11 @@
 """Checkpoint files of a training run: the last N full states and the best K models.
 
-``last_checkpoint_<epoch>.pt`` holds everything an exact resume needs (model, optimizer,
-scheduler, scaler, trainer, early stopping, RNG, task metadata); ``best_model_<step>_<metric>=<v>.pt``
-holds a model state_dict. Files contain only state_dicts and plain Python types, so
-``torch.load(path, weights_only=True)`` reads them; they are written atomically by ignite's DiskSaver.
+``last_checkpoint_<iteration>.pt`` holds everything an exact resume needs (model, optimizer,
+scheduler, scaler, trainer, early stopping, every process's RNG, task metadata), written at epoch
+ends and every ``--save_every`` optimizer updates; ``best_model_<iteration>_<metric>=<v>.pt`` holds a
+model state_dict. Files contain only state_dicts and plain Python types, so
+``torch.load(path, weights_only=True)`` reads them; they are written atomically by ignite's DiskSaver,
+and each one is recorded in ``written.json`` so that a fresh run deletes only files a run wrote there.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import ignite.distributed as idist
 import torch
 from ignite.engine import Engine
 from ignite.handlers import Checkpoint, DiskSaver
@@ -22,21 +25,35 @@ from ..errors import UserError
 LAST_PREFIX = "last"
 BEST_PREFIX = "best"
 FINISHED = "finished.json"  # written when a run ends, so that --resume of a finished run trains no more
+WRITTEN = "written.json"  # the checkpoint files runs wrote in the directory (the only ones a fresh run deletes)
 _LAST_PATTERN = re.compile(rf"^{LAST_PREFIX}_checkpoint_(\d+)\.pt$")
 
 
+class RecordingSaver(DiskSaver):
+    """ignite's atomic ``DiskSaver`` that also records the name of every file it writes in ``written.json``."""
+
+    def __call__(self, checkpoint: Mapping, filename: str, metadata: Mapping | None = None) -> None:
+        super().__call__(checkpoint, filename, metadata)
+        if idist.get_rank() == self.save_on_rank:
+            _write_json(self.dirname / WRITTEN, sorted(set(written_files(self.dirname)) | {filename}))
+
+
 def _saver(directory: Path) -> DiskSaver:
-    return DiskSaver(directory, atomic=True, create_dir=True, require_empty=False)
+    return RecordingSaver(directory, atomic=True, create_dir=True, require_empty=False)
 
 
 def last_checkpointer(to_save: Mapping[str, Any], directory: Path, n_saved: int) -> Checkpoint:
-    """Keeps the ``n_saved`` most recent full training states, named by epoch."""
+    """Keeps the ``n_saved`` most recent full training states, named by global iteration.
+
+    Its own list of files rides along (``checkpointer``), so a resumed run keeps counting the old ones.
+    """
     return Checkpoint(
         to_save,
         _saver(directory),
         filename_prefix=LAST_PREFIX,
         n_saved=n_saved,
-        global_step_transform=lambda engine, _: engine.state.epoch,
+        global_step_transform=lambda engine, _: engine.state.iteration,
+        include_self=True,
     )
 
 
@@ -56,20 +73,53 @@ def best_checkpointer(
     )
 
 
+def best_file_of(checkpointer: Checkpoint, iteration: int | None) -> Path | None:
+    """The kept best-model file saved at ``iteration`` (with tied scores, exactly the one reported)."""
+    if iteration is None:
+        return None
+    prefix = f"{BEST_PREFIX}_model_{iteration}_"
+    for item in checkpointer._saved:
+        if item.filename.startswith(prefix):
+            return Path(checkpointer.save_handler.dirname) / item.filename
+    return None
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def written_files(directory: Path) -> list[str]:
+    """Names of the checkpoint files that runs of this project recorded in ``directory``."""
+    try:
+        names = json.loads((directory / WRITTEN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str) and "/" not in n and "\\" not in n and n not in ("", ".", "..")]
+
+
 def checkpoint_files(directory: Path) -> list[Path]:
+    """The checkpoint files a run of this project wrote in ``directory`` that still exist."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.suffix == ".pt"
-                  and (p.name.startswith(LAST_PREFIX + "_") or p.name.startswith(BEST_PREFIX + "_")))
+    return sorted(p for p in (directory / name for name in written_files(directory)) if p.is_file())
 
 
 def find_last_checkpoint(directory: Path) -> Path | None:
-    """The full training state with the highest epoch in ``directory``, if any."""
-    found = [(int(m.group(1)), p) for p in checkpoint_files(directory) if (m := _LAST_PATTERN.match(p.name))]
+    """The full training state with the highest iteration that a run wrote in ``directory``, if any.
+
+    A directory without ``written.json`` (from a version before it) offers its ``last_checkpoint_*.pt``.
+    """
+    files = checkpoint_files(directory)
+    if not files and directory.is_dir() and not (directory / WRITTEN).exists():
+        files = sorted(directory.glob(f"{LAST_PREFIX}_checkpoint_*.pt"))
+    found = [(int(m.group(1)), p) for p in files if (m := _LAST_PATTERN.match(p.name))]
     return max(found)[1] if found else None
 
 
@@ -84,19 +134,20 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def remove_checkpoints(directory: Path) -> list[Path]:
-    """Delete this project's checkpoint files in ``directory`` (a fresh run replaces an old one)."""
+    """Delete the checkpoint files earlier runs recorded in ``directory`` (a fresh run replaces an old one).
+
+    Other files, even ones named like checkpoints, are left alone.
+    """
     files = checkpoint_files(directory)
     for path in files:
         path.unlink()
-    (directory / FINISHED).unlink(missing_ok=True)
+    for name in (FINISHED, WRITTEN):
+        (directory / name).unlink(missing_ok=True)
     return files
 
 
 def write_finished(directory: Path, info: dict[str, Any]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / (FINISHED + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    tmp.replace(directory / FINISHED)
+    _write_json(directory / FINISHED, info)
 
 
 def read_finished(directory: Path) -> dict[str, Any] | None:

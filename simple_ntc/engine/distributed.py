@@ -54,12 +54,27 @@ def _run_in_child(local_rank: int, fn: Callable[..., Any], threads: int, *args: 
         raise SystemExit(2) from None
 
 
+def launched_externally() -> bool:
+    """Whether torchrun (``WORLD_SIZE``) or SLURM's srun (``SLURM_NTASKS``) started several processes of this run."""
+    world = os.environ.get("WORLD_SIZE") if "RANK" in os.environ else None
+    if world is None and "SLURM_JOB_ID" in os.environ:
+        world = os.environ.get("SLURM_NTASKS")
+    return world is not None and world.isdigit() and int(world) > 1
+
+
 def launch(fn: Callable[..., Any], *args: Any, nproc_per_node: int = 1, backend: str = "gloo") -> Any:
     """Run ``fn(local_rank, *args)`` in this process, or in ``nproc_per_node`` processes via ``idist.Parallel``.
 
-    ``fn`` must be importable (a module-level function) for multi-process runs. Child processes share
-    the CPU threads evenly.
+    Under torchrun or srun (several nodes), this process is one of the run's processes: ``idist.Parallel``
+    joins them from the launcher's environment. ``fn`` must be importable (a module-level function) for
+    multi-process runs. Child processes share the CPU threads evenly.
     """
+    if launched_externally():
+        if backend == "nccl" and not torch.cuda.is_available():
+            raise UserError("--backend nccl needs CUDA GPUs; use --backend gloo on CPU")
+        with idist.Parallel(backend=backend) as parallel:
+            parallel.run(_run_in_child, fn, torch.get_num_threads(), *args)
+        return None
     if nproc_per_node <= 1:
         return fn(0, *args)
     if backend == "nccl" and not torch.cuda.is_available():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import netrc
 import os
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,9 @@ from ignite.engine import Engine, Events
 from ignite.handlers import WandBLogger
 
 from ..errors import UserError
+from .distributed import is_main_process
 from .options import EngineOptions
+from .reporting import attach_progress_bars
 
 STEP_KEYS = {"loss": "loss", "accuracy": "accuracy", "|param|": "param_norm", "|g_param|": "grad_norm"}
 
@@ -70,3 +74,30 @@ def attach_wandb(
         logger.attach_output_handler(evaluator, Events.COMPLETED, tag="validation", metric_names="all",
                                      global_step_transform=iteration)
     return logger
+
+
+def on_terminal() -> bool:
+    """Whether both output streams are terminals (a progress bar in a log file is carriage-return noise)."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def setup_exp_logging(
+    trainer: Engine,
+    evaluator: Engine | None,
+    optimizer: Any,
+    options: EngineOptions,
+    checkpoint_dir: Path,
+    step_metrics: Sequence[str],
+    run_config: Mapping[str, Any] | None = None,
+    run_name: str = "model",
+) -> WandBLogger | None:
+    """On rank 0: tqdm bars with ``--verbose 2`` on a terminal (elsewhere the epoch lines only), and W&B."""
+    if not is_main_process():
+        return None
+    if options.verbose >= 2 and on_terminal():
+        attach_progress_bars(trainer, evaluator, step_metrics)
+    if not options.wandb:
+        return None
+    return attach_wandb(trainer, evaluator, optimizer, options,
+                        Path(options.wandb_dir) if options.wandb_dir else checkpoint_dir,
+                        dict(run_config or {}), name=run_name)

@@ -26,6 +26,13 @@ TORCH_OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adadelta": torch.optim.Adadelta,
     "rmsprop": torch.optim.RMSprop,
 }
+# Devices with a fused kernel per torch.optim class (torch's docs: Adagrad's fused kernel is CPU-only).
+FUSED_DEVICES: dict[type[torch.optim.Optimizer], frozenset[str]] = {
+    torch.optim.Adam: frozenset({"cpu", "cuda"}),
+    torch.optim.AdamW: frozenset({"cpu", "cuda"}),
+    torch.optim.SGD: frozenset({"cpu", "cuda"}),
+    torch.optim.Adagrad: frozenset({"cpu"}),
+}
 # torch-optimizer names that need extra arguments or wrap another optimizer.
 _UNSUPPORTED_EXTERNAL = {"lookahead", "adahessian", "shampoo"}
 
@@ -87,15 +94,15 @@ def create_optimizer(
         kwargs["momentum"] = momentum
     if weight_decay and "weight_decay" not in accepted:
         raise UserError(f"optimizer {name!r} does not support --weight_decay")
-    if "fused" in accepted and _fused_kernel_applies(model):
+    if "fused" in accepted and _fused_kernel_applies(model, FUSED_DEVICES.get(cls, frozenset())):
         kwargs["fused"] = True  # one kernel over all parameters: AdamW on a 22M-parameter model steps 4x faster on CPU
     return cls(parameter_groups(model, weight_decay), **kwargs)
 
 
-def _fused_kernel_applies(model: nn.Module) -> bool:
-    """torch's fused optimizer kernels take floating-point parameters on CPU or CUDA."""
+def _fused_kernel_applies(model: nn.Module, devices: frozenset[str]) -> bool:
+    """Whether the optimizer's fused kernel takes every trainable parameter (floating point, on ``devices``)."""
     params = [p for p in model.parameters() if p.requires_grad]
-    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return bool(params) and all(p.is_floating_point() and p.device.type in devices for p in params)
 
 
 def warmup_steps_for(total_updates: int, warmup_ratio: float, warmup_steps: int) -> int:

@@ -42,6 +42,7 @@ class EngineOptions:
     early_stop: int = 0
     checkpoint_dir: str | None = None
     n_saved: int = 1
+    save_every: int | None = 0
     n_best: int = 1
     resume: bool = False
     gpu_id: int | None = None
@@ -84,7 +85,7 @@ class EngineOptions:
             if value < 1:
                 raise UserError(f"--{name} must be a positive integer, got {value}")
         non_negative = {"early_stop": self.early_stop, "valid_every": self.valid_every,
-                        "warmup_steps": self.warmup_steps, "num_workers": self.num_workers,
+                        "warmup_steps": self.warmup_steps, "save_every": self.save_every or 0, "num_workers": self.num_workers,
                         "weight_decay": self.weight_decay, "max_grad_norm": self.max_grad_norm}
         for name, value in non_negative.items():
             if value < 0:
@@ -127,15 +128,20 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--use_radam", action=argparse.BooleanOptionalAction,
                        help="shortcut for --optimizer radam (simple-ntc compatible)")
     train.add_argument("--weight_decay", type=float,
-                       help="decoupled weight decay (never applied to biases and LayerNorm weights)")
+                       help="weight decay, never applied to biases and normalization weights: decoupled from the "
+                       "gradient with adamw (and other decoupled optimizers), an L2 penalty added to the gradient "
+                       "with adam, sgd and the others")
     train.add_argument("--adam_epsilon", type=float, help="epsilon of Adam-family optimizers")
     train.add_argument("--momentum", type=float, help="momentum of SGD and RMSprop")
     train.add_argument("--scheduler", choices=SCHEDULERS,
-                       help="learning-rate schedule, stepped per optimizer update; empty means the model's default "
+                       help="learning-rate schedule after the warmup, stepped per optimizer update (none: a constant "
+                       "rate and no warmup); empty means the model's default "
                        "(linear for RNN/CNN)")
-    train.add_argument("--warmup_ratio", type=float, help="fraction of optimizer updates used for linear warmup; "
+    train.add_argument("--warmup_ratio", type=float, help="fraction of optimizer updates used for linear warmup (ignored "
+                       "by --scheduler none); "
                        "empty means the model's default (0.05 for RNN/CNN)")
-    train.add_argument("--warmup_steps", type=int, help="warmup length in optimizer updates (overrides --warmup_ratio when > 0)")
+    train.add_argument("--warmup_steps", type=int, help="warmup length in optimizer updates (overrides --warmup_ratio when > 0; "
+                       "ignored by --scheduler none)")
     train.add_argument("--grad_acc", type=int, help="gradient accumulation: optimizer step every N batches")
     train.add_argument("--max_grad_norm", type=float, help="clip the gradient norm to this value (0: no clipping)")
     train.add_argument("--precision", choices=PRECISIONS,
@@ -150,10 +156,15 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     valid.add_argument("--early_stop", type=int, metavar="PATIENCE",
                        help="stop after PATIENCE validations without improvement (0: never)")
     valid.add_argument("--checkpoint_dir", help="where checkpoints go; empty means <model_fn>.ckpt next to the model")
-    valid.add_argument("--n_saved", type=int, help="number of most recent full training checkpoints to keep")
+    valid.add_argument("--n_saved", type=int, help="number of most recent full training checkpoints to keep "
+                       "(last_checkpoint_<iteration>.pt, written at epoch ends and every --save_every updates)")
+    valid.add_argument("--save_every", type=int, metavar="UPDATES",
+                       help="also write a full training checkpoint every N optimizer updates inside an epoch, so "
+                       "--resume loses minutes, not an epoch (0: at epoch ends only)")
     valid.add_argument("--n_best", type=int, help="number of best-by-validation model checkpoints to keep")
     valid.add_argument("--resume", action=argparse.BooleanOptionalAction,
-                       help="continue from the last checkpoint in --checkpoint_dir up to --n_epochs in total")
+                       help="continue from the last checkpoint in --checkpoint_dir up to --n_epochs in total, "
+                       "with the run's own seed and split (a checkpoint saved mid-epoch goes on with its next batch)")
 
     hardware = parser.add_argument_group("hardware and distributed training")
     hardware.add_argument("--gpu_id", type=int, help="CUDA device index, -1 for CPU; empty: GPU 0 when available")

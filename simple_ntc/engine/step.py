@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import ignite.distributed as idist
 import torch
 from ignite.engine import Engine
 from ignite.utils import convert_tensor
 from torch import nn
+
+from ..errors import UserError
 
 
 @dataclass
@@ -26,6 +29,21 @@ class StepOutput:
 
 
 LossFn = Callable[[nn.Module, Any], StepOutput]
+LossWeight = Callable[[Engine], float]  # factor of this process's mean batch loss (several processes)
+
+
+class NonFiniteLoss(UserError):
+    """The training loss became NaN or infinite; raised before it can change the weights."""
+
+
+def check_finite(loss: torch.Tensor, engine: Engine) -> None:
+    """Stop with a one-line error when ``loss`` is NaN/inf in any process (all agree, so none waits forever)."""
+    finite = torch.isfinite(loss).to(torch.float32).reshape(1)
+    if idist.get_world_size() > 1:
+        finite = idist.all_reduce(finite.to(idist.device()), op="MIN")
+    if float(finite) < 1.0:
+        raise NonFiniteLoss(f"the training loss is {float(loss)} at iteration {engine.state.iteration} (epoch "
+                            f"{engine.state.epoch}); stopped before it changed the weights")
 
 
 def autocast_dtype(precision: str) -> torch.dtype | None:
@@ -71,13 +89,15 @@ def create_train_step(
     precision: str = "fp32",
     scaler: torch.amp.GradScaler | None = None,
     param_norm_every: int = 10,
+    loss_weight: LossWeight | None = None,
 ) -> Callable[[Engine, Any], dict[str, float]]:
     """The training process function for an Ignite ``Engine``.
 
     Returns per iteration ``loss`` (unscaled), ``accuracy`` (if the task gives it), ``|g_param|``
     (gradient norm of the last optimizer update, before clipping), ``|param|`` (parameter norm,
     refreshed every ``param_norm_every`` updates: it moves slowly and costs a pass over the
-    weights) and the current ``lr``.
+    weights) and the current ``lr``. ``loss_weight(engine)`` scales this process's loss (see
+    :meth:`BucketBatchSampler.loss_weight`); a NaN/inf loss stops training with :class:`NonFiniteLoss`.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     use_scaler = scaler is not None and scaler.is_enabled()
@@ -101,7 +121,8 @@ def create_train_step(
         with no_sync_unless(update):
             with autocast(device, precision):
                 out = loss_fn(model, batch)
-            loss = out.loss / group_size
+            check_finite(out.loss.detach(), engine)
+            loss = out.loss * (loss_weight(engine) if loss_weight is not None else 1.0) / group_size
             (scaler.scale(loss) if use_scaler else loss).backward()
 
         if update:

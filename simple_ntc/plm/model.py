@@ -7,6 +7,7 @@ that classify.py rebuilds them with neither the hub nor the original directory.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -136,12 +137,33 @@ def tokenizer_files(tokenizer: PreTrainedTokenizerBase) -> dict[str, str]:
     return files
 
 
+# What save_pretrained writes for a fast tokenizer: plain names only, never a path.
+_TOKENIZER_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\.(json|txt|jinja|model)$")
+
+
+def check_tokenizer_files(files: object) -> Mapping[str, str]:
+    """The tokenizer files of a model file, or a one-line :class:`UserError` for a crafted entry.
+
+    A model file is data: a name like ``../../x`` or ``/home/u/.bashrc`` must never become a path.
+    """
+    if not isinstance(files, Mapping) or "tokenizer.json" not in files:
+        raise UserError("the model file's tokenizer has no tokenizer.json; it was not written by train.py --bert")
+    for name, text in files.items():
+        if not isinstance(name, str) or not _TOKENIZER_FILE.match(name) or not isinstance(text, str):
+            raise UserError(f"the model file names a tokenizer file {str(name)[:80]!r}, which is not a plain file "
+                            f"name that save_pretrained writes; refusing to load it (a damaged or crafted file)")
+    return files
+
+
 def tokenizer_from_files(files: Mapping[str, str]) -> PreTrainedTokenizerBase:
+    """The fast tokenizer saved in a model file, rebuilt in a private temporary directory of plain file names."""
     quiet_transformers()
+    files = check_tokenizer_files(files)
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in files.items():
-            path = Path(tmp, name)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = Path(tmp) / name
+            if path.parent != Path(tmp):  # unreachable after the name check; a second guard costs nothing
+                raise UserError(f"tokenizer file {name!r} would leave its directory")
             path.write_text(text, encoding="utf-8")
         return AutoTokenizer.from_pretrained(tmp)
 

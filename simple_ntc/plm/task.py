@@ -1,7 +1,7 @@
 """What the engine needs to fine-tune a sequence classifier: loss, evaluation output and validation metrics.
 
 Single-label: softmax + cross-entropy. Multi-label: one sigmoid per label + binary cross-entropy,
-scored at a decision threshold (0.5 while training; tuned per label at the end if asked).
+scored at a decision threshold (--threshold while training; tuned per label at the end if asked).
 """
 from __future__ import annotations
 
@@ -100,14 +100,15 @@ class PLMTask:
 
     loss_fn: Callable[[nn.Module, Any], StepOutput]
     eval_fn: Callable[[nn.Module, Any], Any]
-    metrics: Callable[[], dict[str, Metric]]
+    metrics: Callable[[float], dict[str, Metric]]  # threshold (multi-label) -> validation metrics
     metric_names: tuple[str, ...]
 
 
-SINGLE_LABEL = PLMTask(single_label_loss, single_label_eval, classification.metrics, ("loss", "accuracy", "macro_f1"))
+SINGLE_LABEL = PLMTask(single_label_loss, single_label_eval, lambda threshold=0.5: classification.metrics(),
+                       ("loss", "accuracy", "macro_f1"))
 MULTI_LABEL = PLMTask(
     multi_label_loss, multi_label_eval,
-    lambda: {"loss": Loss(nn.BCEWithLogitsLoss()), "scores": MultiLabelScores(0.5)},
+    lambda threshold=0.5: {"loss": Loss(nn.BCEWithLogitsLoss()), "scores": MultiLabelScores(threshold)},
     ("loss", "accuracy", "micro_f1", "macro_f1", "samples_f1"),
 )
 
@@ -121,7 +122,8 @@ def regression_eval(model: nn.Module, batch: dict[str, Any]) -> tuple[torch.Tens
     return logits_of(model, batch).squeeze(-1), batch["labels"]
 
 
-REGRESSION = PLMTask(regression_loss, regression_eval, regression.metrics, regression.METRIC_NAMES)
+REGRESSION = PLMTask(regression_loss, regression_eval, lambda threshold=0.5: regression.metrics(),
+                     regression.METRIC_NAMES)
 
 
 def task_for(multi_label: bool, is_regression: bool = False) -> PLMTask:

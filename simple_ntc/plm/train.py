@@ -24,6 +24,7 @@ from ..engine import (
     resolve_device,
     seed_everything,
 )
+from ..engine.resume import RUN_KEY
 from ..errors import UserError
 from ..sweep.reporting import sweep_trial_handlers
 from .data import FeatureDataset, PadToLongest, PairEncoder, make_loader
@@ -39,6 +40,12 @@ from .model import (
 from .predict import MODEL_NAME, PLMClassifier
 from .task import task_for
 from .thresholds import tune_thresholds
+
+
+def run_identity_of(args: argparse.Namespace) -> dict[str, Any]:
+    from ..train import run_identity_of as identity  # the classification CLI defines what a run is
+
+    return identity(args)
 
 
 def checkpoint_dir(args: argparse.Namespace, options: EngineOptions) -> Path:
@@ -96,12 +103,13 @@ def train_plm(args: argparse.Namespace, options: EngineOptions, splits: DataSpli
                   f"{', '.join(input_names)}, at most {max_length} tokens")
     task = task_for(multi_label, is_regression)
     meta = {"kind": "plm", "labels": labels, "multi_label": multi_label, "pair": pair,
-            "model_config": config_to_dict(model.config), "tokenizer_files": tokenizer_files(tokenizer)}
+            "model_config": config_to_dict(model.config), "tokenizer_files": tokenizer_files(tokenizer),
+            RUN_KEY: run_identity_of(args)}
     train_loader = (token_budget_loader(train_data, train_data.lengths, args.max_tokens, collate, options.seed,
                                         options.num_workers) if getattr(args, "max_tokens", None) else
                     make_loader(train_data, collate, options.batch_size, True, options.seed, options.num_workers))
     fit(model, train_loader, task.loss_fn, options, checkpoint_dir(args, options),
-        make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(),
+        make_loader(valid_data, collate, options.batch_size, False), task.eval_fn, task.metrics(args.threshold),
         valid_metric_names=task.metric_names, step_metrics=("loss",) if is_regression else ("loss", "accuracy"),
         meta=meta, run_name=MODEL_NAME, run_config=vars(args),
         attach_handlers=all_handlers(sweep_trial_handlers(), curves.recorder(
