@@ -19,6 +19,8 @@ from transformers import (
     AutoTokenizer,
     BartConfig,
     BartForConditionalGeneration,
+    MBartConfig,
+    MBartForConditionalGeneration,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -44,9 +46,17 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+LAYER_NORMS = ("pre", "post")
+
+
 @dataclass
 class BartSize:
-    """Architecture of the embedded default BART (trained from scratch)."""
+    """Architecture of the embedded default BART (trained from scratch).
+
+    ``layer_norm="pre"`` normalizes before each sublayer (MBart's layers, with a final LayerNorm), which
+    keeps the encoder output varying across positions when a few hundred dialogues train it from
+    scratch; ``"post"`` is the original BART layer.
+    """
 
     d_model: int = 256
     encoder_layers: int = 3
@@ -54,13 +64,20 @@ class BartSize:
     attention_heads: int = 4
     ffn_dim: int = 1024
     dropout: float = 0.1
+    layer_norm: str = "pre"
 
 
-def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> BartConfig:
-    """A BART config for ``tokenizer``: the decoder starts from ``</s>`` and first writes ``<s>``, as BART does."""
+def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> PretrainedConfig:
+    """A BART (post-LN) or MBart (pre-LN) config for ``tokenizer``.
+
+    The decoder starts from ``</s>`` and first writes ``<s>``, as BART does.
+    """
     if size.d_model % size.attention_heads:
         raise UserError(f"--d_model {size.d_model} must be divisible by --attention_heads {size.attention_heads}")
-    return BartConfig(
+    if size.layer_norm not in LAYER_NORMS:
+        raise UserError(f"--layer_norm must be one of {', '.join(LAYER_NORMS)}, got {size.layer_norm!r}")
+    config_class = MBartConfig if size.layer_norm == "pre" else BartConfig
+    return config_class(
         vocab_size=len(tokenizer),
         d_model=size.d_model,
         encoder_layers=size.encoder_layers,
@@ -104,6 +121,8 @@ def load_pretrained_config(name: str) -> PretrainedConfig:
 
 def model_from_config(config: PretrainedConfig) -> PreTrainedModel:
     """A freshly initialized model of ``config`` (seed first for reproducible weights)."""
+    if isinstance(config, MBartConfig):
+        return MBartForConditionalGeneration(config)
     if isinstance(config, BartConfig):
         return BartForConditionalGeneration(config)
     return AutoModelForSeq2SeqLM.from_config(config)

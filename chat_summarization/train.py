@@ -40,6 +40,7 @@ from .features import SequenceFormat, SummarizationDataset, sorted_loader, train
 from .token_budget import token_budget_training_loader
 from .generate import GenerationSettings
 from .model import (
+    LAYER_NORMS,
     BartSize,
     SummarizerInfo,
     apply_generation_settings,
@@ -54,7 +55,8 @@ from .model import (
 )
 from .rouge import TOKENIZERS, get_tokenizer
 from .tokenizer import add_tags, find_tags, train_bpe_tokenizer
-from .training import VALID_METRIC_NAMES, GenerateForValidation, summarization_loss, validation_metrics
+from .collapse import collapse_warning
+from .training import VALID_METRIC_NAMES, GenerateForValidation, smoothed_loss, validation_metrics
 
 BASE_DIR = "base"  # in the checkpoint directory: the tokenizer and model config a resumed run rebuilds
 EMBEDDED = "embedded-bart"
@@ -91,6 +93,11 @@ def build_parser() -> ArgumentParser:
     model.add_argument("--attention_heads", type=int, help="embedded BART: attention heads per layer")
     model.add_argument("--ffn_dim", type=int, help="embedded BART: feed-forward inner size")
     model.add_argument("--dropout", type=float, help="embedded BART: dropout probability")
+    model.add_argument("--layer_norm", choices=LAYER_NORMS, help="embedded BART: pre (MBart-style layers, "
+                       "LayerNorm before each sublayer; keeps the encoder from collapsing on small data) or post "
+                       "(the original BART layer)")
+    model.add_argument("--label_smoothing", type=float, help="label smoothing of the training cross-entropy "
+                       "(0: off); validation losses are never smoothed")
 
     generation = parser.add_argument_group("generation (validation, and the defaults saved for summarize.py)")
     generation.add_argument("--num_beams", type=int, help="beam size of generate()")
@@ -101,7 +108,22 @@ def build_parser() -> ArgumentParser:
     generation.add_argument("--rouge_tokenizer", choices=TOKENIZERS, help="ROUGE tokenization: auto (Kiwi morphemes "
                             "when the text holds Hangul, else words), kiwi, word, or space (pre-tokenized text)")
     add_engine_arguments(parser)
+    _summarization_help(parser)
     return parser
+
+
+def _summarization_help(parser: ArgumentParser) -> None:
+    """The shared engine flags whose empty default depends on the task: say what it is for summarization."""
+    helps = {
+        "lr": f"peak learning rate; empty: {DEFAULT_LR['embedded']:g} for the embedded BART trained from scratch, "
+              f"{DEFAULT_LR['pretrained']:g} for a pretrained model",
+        "scheduler": f"learning-rate schedule, stepped per optimizer update; empty: {DEFAULT_SCHEDULER['embedded']} "
+                     f"for the embedded BART, {DEFAULT_SCHEDULER['pretrained']} for a pretrained model",
+        "warmup_ratio": "fraction of optimizer updates used for linear warmup",
+    }
+    for action in parser._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
 
 
 @dataclass
@@ -147,6 +169,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UserError(f"--{name} must be at least 3 (bos, a token, eos), got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.label_smoothing is None or not 0.0 <= args.label_smoothing < 1.0:
+        raise UserError(f"--label_smoothing must be in [0, 1), got {args.label_smoothing}")
     if not args.pretrained_model_name and args.d_model % args.attention_heads:
         raise UserError(f"--d_model {args.d_model} must be divisible by --attention_heads {args.attention_heads}")
     if args.max_tokens is not None and args.max_tokens < args.max_source_length + args.max_target_length:
@@ -177,7 +201,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         tokenizer = train_bpe_tokenizer(texts, args.vocab_size, tags)
         max_positions = max(args.max_source_length, args.max_target_length)
         config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
-                                                       args.attention_heads, args.ffn_dim, args.dropout),
+                                                       args.attention_heads, args.ffn_dim, args.dropout,
+                                                       args.layer_norm),
                                    max_positions)
         print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on "
                       f"{len(train)} dialogues, tags {', '.join(tags) or 'none'}")
@@ -219,6 +244,46 @@ def prepare_model(args: argparse.Namespace, train: list[Dialogue], checkpoint_di
     return tokenizer, model
 
 
+class CollapseWatch:
+    """Says in plain words, after each validation line and at the end, when summaries ignore their dialogues."""
+
+    def __init__(self, verbose: int) -> None:
+        self.verbose = verbose
+        self.last: dict[str, float] | None = None
+        self.by_epoch: dict[int, dict[str, float]] = {}
+
+    def attach(self, trainer, evaluator) -> None:
+        if evaluator is None:
+            return
+        from ignite.engine import Events
+
+        @evaluator.on(Events.COMPLETED)
+        def remember(engine) -> None:
+            self.last = {k: float(v) for k, v in engine.state.metrics.items() if isinstance(v, (int, float))}
+            self.by_epoch[trainer.state.epoch] = self.last
+            warning = collapse_warning(self.last)
+            if warning:  # printed after the validation line, which the engine writes once validation returns
+                trainer.state.collapse_warning = warning
+
+        def say(engine) -> None:
+            warning = getattr(engine.state, "collapse_warning", None)
+            if warning:
+                print_on_main(self.verbose, f"  {warning}")
+                engine.state.collapse_warning = None
+
+        trainer.add_event_handler(Events.ITERATION_COMPLETED, say)
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, say)
+
+    def final_report(self, best_epoch: int | None) -> str:
+        metrics = self.by_epoch.get(best_epoch, self.last) if best_epoch is not None else self.last
+        count, share = metrics.get("distinct_summaries", 0.0), metrics.get("distinct", 0.0)
+        total = round(count / share) if share else 0
+        line = (f"Input dependence of the saved model: {int(count)} distinct summaries for {total} validation "
+                f"dialogues, shuffle_gap={metrics.get('shuffle_gap', float('nan')):.3f} nats per token")
+        warning = collapse_warning(metrics)
+        return f"{line}\n{warning}" if warning else f"{line} (the summaries depend on the dialogues)"
+
+
 def train_worker(local_rank: int, job: TrainJob) -> None:
     """One training process (module-level, so ``launch`` can start several)."""
     args = argparse.Namespace(**job.args)
@@ -255,11 +320,12 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     meta = {"task": "summarization", "base_model": base_model, "seed": options.seed,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
-    result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
+    watch = CollapseWatch(args.verbose)
+    result = fit(model, train_loader, smoothed_loss(args.label_smoothing), options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
                  meta=meta,
                  run_name=Path(args.model_fn).name, run_config=job.args,
-                 attach_handlers=all_handlers(sweep_trial_handlers(),
+                 attach_handlers=all_handlers(sweep_trial_handlers(), watch.attach,
                                               curves.recorder(Path(args.model_fn).name, checkpoint_dir, options).attach))
     if is_main_process():
         info = SummarizerInfo(max_source_length=args.max_source_length, max_target_length=args.max_target_length,
@@ -269,5 +335,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         best = (f"best {result.best_metric}={result.best_score:.2f} at epoch {result.best_epoch}"
                 if result.best_score is not None else f"weights of epoch {result.epochs_run}")
         print_on_main(args.verbose, f"Saved the summarizer ({best}) to {args.model_fn}")
+        if watch.last is not None:
+            print_on_main(args.verbose, watch.final_report(result.best_epoch))
         curves.save(args.model_fn, lambda message: print_on_main(args.verbose, message))
     idist.barrier()
