@@ -56,7 +56,7 @@ from .model import (
 from .rouge import TOKENIZERS, get_tokenizer
 from .tokenizer import add_tags, find_tags, train_bpe_tokenizer
 from .collapse import collapse_warning
-from .training import VALID_METRIC_NAMES, GenerateForValidation, smoothed_loss, validation_metrics
+from .training import VALID_METRIC_NAMES, GenerateForValidation, training_loss, validation_metrics
 
 BASE_DIR = "base"  # in the checkpoint directory: the tokenizer and model config a resumed run rebuilds
 EMBEDDED = "embedded-bart"
@@ -98,6 +98,9 @@ def build_parser() -> ArgumentParser:
                        "(the original BART layer)")
     model.add_argument("--label_smoothing", type=float, help="label smoothing of the training cross-entropy "
                        "(0: off); validation losses are never smoothed")
+    model.add_argument("--decoder_mask_rate", type=float, help="share of the summary tokens fed to the decoder in "
+                       "training that are replaced by <mask> (word dropout: the decoder must read the dialogue "
+                       "instead of reciting summaries from their first words); 0: off")
 
     generation = parser.add_argument_group("generation (validation, and the defaults saved for summarize.py)")
     generation.add_argument("--num_beams", type=int, help="beam size of generate()")
@@ -169,8 +172,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UserError(f"--{name} must be at least 3 (bos, a token, eos), got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.label_smoothing is None or not 0.0 <= args.label_smoothing < 1.0:
-        raise UserError(f"--label_smoothing must be in [0, 1), got {args.label_smoothing}")
+    for name in ("label_smoothing", "decoder_mask_rate"):
+        if getattr(args, name) is None or not 0.0 <= getattr(args, name) < 1.0:
+            raise UserError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
     if not args.pretrained_model_name and args.d_model % args.attention_heads:
         raise UserError(f"--d_model {args.d_model} must be divisible by --attention_heads {args.attention_heads}")
     if args.max_tokens is not None and args.max_tokens < args.max_source_length + args.max_target_length:
@@ -321,7 +325,9 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
     watch = CollapseWatch(args.verbose)
-    result = fit(model, train_loader, smoothed_loss(args.label_smoothing), options, checkpoint_dir, valid_loader=valid_loader,
+    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+    loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id)
+    result = fit(model, train_loader, loss_fn, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
                  meta=meta,
                  run_name=Path(args.model_fn).name, run_config=job.args,

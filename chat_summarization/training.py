@@ -28,32 +28,51 @@ from .tokenizer import SummaryDecoder
 VALID_METRIC_NAMES = (*METRIC_NAMES, "loss", "distinct", "shuffle_gap")
 
 
-def token_losses(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor,
-                 label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def token_losses(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor, label_smoothing: float = 0.0,
+                 decoder_input_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed token cross-entropy of ``labels`` given the batch's dialogues, and the logits.
 
-    |labels| = (batch_size, target_length); the model shifts them right into its decoder inputs.
+    |labels| = (batch_size, target_length); without ``decoder_input_ids`` the model shifts them right
+    into its decoder inputs.
     """
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels,
-                use_cache=False)
+    inputs = {"labels": labels} if decoder_input_ids is None else {"decoder_input_ids": decoder_input_ids}
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False, **inputs)
     logits = out.logits  # |logits| = (batch_size, target_length, vocab_size)
     total = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX,
                             reduction="sum", label_smoothing=label_smoothing)
     return total, logits
 
 
-def summarization_loss(model: nn.Module, batch: dict[str, Any], label_smoothing: float = 0.0) -> StepOutput:
+def masked_decoder_inputs(model: nn.Module, labels: torch.Tensor, rate: float, mask_id: int) -> torch.Tensor:
+    """Decoder inputs (labels shifted right) with a ``rate`` share of the summary tokens replaced by ``mask_id``.
+
+    The decoder then cannot predict a summary from its own prefix alone and has to read the dialogue
+    (word dropout against a decoder that ignores its encoder). |result| = |labels|.
+    """
+    core = getattr(model, "module", model)
+    inputs = core.prepare_decoder_input_ids_from_labels(labels=labels)
+    masked = torch.rand(inputs.shape, device=inputs.device) < rate
+    masked[:, 0] = False  # the decoder start token stays
+    return inputs.masked_fill(masked, mask_id)
+
+
+def summarization_loss(model: nn.Module, batch: dict[str, Any], label_smoothing: float = 0.0,
+                       decoder_mask_rate: float = 0.0, mask_id: int | None = None) -> StepOutput:
     """Mean token cross-entropy (label-smoothed when asked) and token accuracy of the summary given the dialogue."""
     labels = batch["labels"]  # |labels| = (batch_size, target_length)
     real = labels != IGNORE_INDEX
-    total, logits = token_losses(model, batch, labels, label_smoothing)
+    decoder_inputs = None
+    if decoder_mask_rate > 0 and mask_id is not None and model.training:
+        decoder_inputs = masked_decoder_inputs(model, labels, decoder_mask_rate, mask_id)
+    total, logits = token_losses(model, batch, labels, label_smoothing, decoder_inputs)
     accuracy = (logits.detach().argmax(-1)[real] == labels[real]).float().mean()
     return StepOutput(total / real.sum().clamp(min=1), accuracy)
 
 
-def smoothed_loss(label_smoothing: float):
-    """``summarization_loss`` with ``label_smoothing`` bound (picklable)."""
-    return functools.partial(summarization_loss, label_smoothing=label_smoothing)
+def training_loss(label_smoothing: float, decoder_mask_rate: float, mask_id: int | None):
+    """``summarization_loss`` with the training options bound (picklable)."""
+    return functools.partial(summarization_loss, label_smoothing=label_smoothing,
+                             decoder_mask_rate=decoder_mask_rate, mask_id=mask_id)
 
 
 def shuffled_labels(labels: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,80 @@
+"""Collapse checks: distinct summaries, matched-vs-shuffled loss gap, token-weighted loss, warnings."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from ignite.engine import Engine
+
+from chat_summarization.baselines import TEMPLATES, baseline_summaries
+from chat_summarization.collapse import (
+    DistinctShare,
+    InputDependence,
+    TokenWeightedLoss,
+    collapse_warning,
+    identical_share_warning,
+)
+from chat_summarization.dataset import Dialogue
+from chat_summarization.training import masked_decoder_inputs, shuffled_labels
+
+
+def run_metric(metric, outputs):
+    engine = Engine(lambda _engine, batch: batch)
+    metric.attach(engine, "m")
+    return engine.run(outputs).metrics
+
+
+def test_distinct_share_counts_identical_texts_once():
+    metrics = run_metric(DistinctShare(), [["a b", "a b ", "c"], ["a b", "d"]])
+    assert metrics["distinct_summaries"] == 3 and metrics["distinct"] == pytest.approx(3 / 5)
+
+
+def test_validation_loss_is_weighted_by_tokens_not_by_batches():
+    # batch 1: 10 tokens at 1.0 each; batch 2: 1 token at 5.0 -> 15 / 11, not (1 + 5) / 2
+    assert run_metric(TokenWeightedLoss(), [(10.0, 10), (5.0, 1)])["m"] == pytest.approx(15 / 11)
+
+
+def test_shuffle_gap_compares_per_token_losses_and_skips_batches_of_one():
+    outputs = [(10.0, 10, (30.0, 10)), (7.0, 1, None), (2.0, 2, (2.0, 1))]
+    assert run_metric(InputDependence(), outputs)["m"] == pytest.approx(32 / 11 - 12 / 12)
+    assert math.isnan(run_metric(InputDependence(), [(7.0, 1, None)])["m"])
+
+
+def test_shuffled_labels_pair_each_summary_with_another_dialogue():
+    labels = torch.tensor([[1, 2, -100], [3, 4, 5], [6, -100, -100]])
+    assert shuffled_labels(labels).tolist() == [[6, -100, -100], [1, 2, -100], [3, 4, 5]]
+
+
+def test_decoder_masking_keeps_the_start_token_and_masks_about_the_rate():
+    class Shifter(torch.nn.Module):
+        def prepare_decoder_input_ids_from_labels(self, labels):
+            start = torch.full((labels.size(0), 1), 2)
+            return torch.cat([start, labels[:, :-1].clamp(min=0)], dim=1)
+
+    torch.manual_seed(0)
+    labels = torch.randint(5, 50, (64, 40))
+    inputs = masked_decoder_inputs(Shifter(), labels, 0.3, mask_id=4)
+    assert (inputs[:, 0] == 2).all()
+    assert 0.25 < (inputs[:, 1:] == 4).float().mean() < 0.35
+
+
+def test_collapse_warning_in_plain_words_only_when_summaries_ignore_the_dialogues():
+    collapsed = collapse_warning({"distinct": 1 / 99, "distinct_summaries": 1.0, "shuffle_gap": 0.0001})
+    assert "do not depend on the dialogues" in collapsed and "1 distinct summaries for 99 dialogues" in collapsed
+    assert collapse_warning({"distinct": 0.9, "distinct_summaries": 90.0, "shuffle_gap": 1.2}) is None
+    assert "shuffle_gap=0.010" in collapse_warning({"distinct": 0.9, "distinct_summaries": 90.0, "shuffle_gap": 0.01})
+
+
+def test_identical_share_warning_names_the_text_and_the_file():
+    warning = identical_share_warning(["same", "same", "other"], "out.csv")
+    assert warning.startswith("warning: 2 of the 3 summaries in out.csv are the same text ('same')")
+    assert identical_share_warning(["a", "b", "a", "c"], "out.csv") is None
+
+
+def test_template_baseline_speaks_the_language_of_the_data():
+    korean = [Dialogue("k", "#Person1#: 안녕하세요.")]
+    english = [Dialogue("e", "#Person1#: Hello.")]
+    assert baseline_summaries("template", korean) == [TEMPLATES["ko"]]
+    assert baseline_summaries("template", english) == [TEMPLATES["en"]]
+    assert baseline_summaries("template", english, "Fixed.") == ["Fixed."]
