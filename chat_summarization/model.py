@@ -64,7 +64,7 @@ class BartSize:
     attention_heads: int = 4
     ffn_dim: int = 1024
     dropout: float = 0.1
-    layer_norm: str = "pre"
+    layer_norm: str = "post"
 
 
 def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> PretrainedConfig:

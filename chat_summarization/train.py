@@ -115,11 +115,17 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _short(value: float) -> str:
+    """1e-3 rather than 0.001 or 1e-03."""
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
 def _summarization_help(parser: ArgumentParser) -> None:
     """The shared engine flags whose empty default depends on the task: say what it is for summarization."""
     helps = {
-        "lr": f"peak learning rate; empty: {DEFAULT_LR['embedded']:g} for the embedded BART trained from scratch, "
-              f"{DEFAULT_LR['pretrained']:g} for a pretrained model",
+        "lr": f"peak learning rate; empty: {_short(DEFAULT_LR['embedded'])} for the embedded BART trained from "
+              f"scratch, {_short(DEFAULT_LR['pretrained'])} for a pretrained model",
         "scheduler": f"learning-rate schedule, stepped per optimizer update; empty: {DEFAULT_SCHEDULER['embedded']} "
                      f"for the embedded BART, {DEFAULT_SCHEDULER['pretrained']} for a pretrained model",
         "warmup_ratio": "fraction of optimizer updates used for linear warmup",
