@@ -78,3 +78,30 @@ def test_template_baseline_speaks_the_language_of_the_data():
     assert baseline_summaries("template", korean) == [TEMPLATES["ko"]]
     assert baseline_summaries("template", english) == [TEMPLATES["en"]]
     assert baseline_summaries("template", english, "Fixed.") == ["Fixed."]
+
+
+def _write(path, rows):
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["fname", "summary"], *rows])
+    return path
+
+
+def test_demo_shows_the_model_text_only_when_it_beats_lead2_and_reads_its_input(tmp_path):
+    from chat_summarization.demo import FIXTURES, comparison
+    from chat_summarization.dataset import read_dialogues
+
+    valid = FIXTURES / "valid.csv"
+    dialogues = read_dialogues(valid, need_summary=True)
+    lead2 = _write(tmp_path / "lead2.csv", [(d.fname, d.dialogue.split("\n")[0]) for d in dialogues])
+    template = _write(tmp_path / "template.csv", [(d.fname, TEMPLATES["ko"]) for d in dialogues])
+    generic = "#Person1#은 #Person2#은은은은"
+    collapsed = _write(tmp_path / "collapsed.csv", [(d.fname, generic) for d in dialogues])
+    lines = comparison(valid, None, collapsed, lead2, template)
+    assert "the model wrote 1 distinct summaries for 4 dialogues" in lines[0]
+    assert "model" in lines[0] and "lead2" in lines[0] and "template" in lines[0]
+    assert "does not summarize yet" in lines[1] and not any(generic in line for line in lines)
+    good = _write(tmp_path / "good.csv", [(d.fname, d.summaries[0]) for d in dialogues])
+    lines = comparison(valid, None, good, lead2, template)
+    assert lines[1].startswith("dev_0 model:") and lines[2].startswith("dev_0 lead2:")
