@@ -46,8 +46,10 @@ def comparison(test_fn: Path, rows: str | None, model_csv: Path, lead2_csv: Path
         lines += [f"{first.fname} model:     {_short(model_summaries[0])}",
                   f"{first.fname} lead2:     {_short(scored['lead2'][1][0])}"]
     else:
+        why = (f"{distinct} distinct summaries for {len(dialogues)} dialogues" if distinct * 2 <= len(dialogues)
+               else "a score below lead2's")
         lines += ["the model does not summarize yet: trained from scratch on a few dozen dialogues for a few "
-                  "minutes, it writes generic text (below lead2). This part shows the pipeline (train -> "
+                  f"minutes, it writes generic text ({why}). This part shows the pipeline (train -> "
                   "summarize -> score against baselines), not a useful summarizer; README says what more data "
                   "and a pretrained model reach. The baseline instead:",
                   f"{first.fname} lead2:     {_short(scored['lead2'][1][0])}"]
