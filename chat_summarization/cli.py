@@ -49,6 +49,7 @@ def summarize_file(args: argparse.Namespace) -> int:
         raise UserError(f"--max_source_length must be at least 3 (bos, a token, eos), got {args.max_source_length}")
     from simple_ntc.engine import resolve_device
 
+    from .encoder_decoder import position_limit
     from .generate import summarize_dialogues
     from .model import load_summarizer
 
@@ -60,7 +61,7 @@ def summarize_file(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty)
     settings.validate()
     max_source_length = args.max_source_length or summarizer.info.max_source_length
-    limit = getattr(summarizer.model.config, "max_position_embeddings", None)
+    limit = position_limit(summarizer.model.config)
     if limit is not None and max_source_length > limit:
         raise UserError(f"--max_source_length {max_source_length} exceeds the model's {limit} positions")
     device = resolve_device(args.gpu_id)

@@ -29,6 +29,13 @@ from transformers.utils import logging as hf_logging
 
 from simple_ntc.errors import UserError, first_line
 
+from .encoder_decoder import (
+    fit_encoder_decoder_embeddings,
+    is_encoder_decoder_model,
+    position_limit,
+    set_special_ids,
+    use_cls_sep_as_bos_eos,
+)
 from .generate import GenerationSettings
 
 SETTINGS_FILE = "summarization_config.json"
@@ -97,11 +104,14 @@ def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_po
 
 
 def load_pretrained_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """A tokenizer from a directory or hub name; a BERT-style one gets [CLS]/[SEP] as its bos/eos."""
     try:
-        return AutoTokenizer.from_pretrained(name)
+        tokenizer = AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as error:
         raise UserError(f"cannot load the tokenizer of {name!r} (a local directory, or a hub name where a hub "
                         f"is reachable): {first_line(error)}") from None
+    use_cls_sep_as_bos_eos(tokenizer)
+    return tokenizer
 
 
 def load_pretrained_model(name: str) -> PreTrainedModel:
@@ -134,7 +144,10 @@ def load_config(directory: Path) -> PretrainedConfig:
 
 def fit_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
     """Grow the embeddings to the tokenizer (after tags were added)."""
-    if model.get_input_embeddings().num_embeddings < len(tokenizer):
+    if is_encoder_decoder_model(model):  # it resizes its two parts itself; its decoder starts from bos ([CLS])
+        fit_encoder_decoder_embeddings(model, tokenizer)
+        set_special_ids(model.config, tokenizer)
+    elif model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
 
 
@@ -219,6 +232,6 @@ def _info_of_foreign_model(model: PreTrainedModel, name: str) -> SummarizerInfo:
         no_repeat_ngram_size=generation.no_repeat_ngram_size or 0,
         length_penalty=generation.length_penalty if generation.length_penalty is not None else 1.0,
     )
-    positions = getattr(model.config, "max_position_embeddings", None) or 512
+    positions = position_limit(model.config) or 512
     return SummarizerInfo(max_source_length=positions, max_target_length=settings.max_length,
                           generation=asdict(settings), tags=[], base_model=name)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ignite.distributed as idist
+from transformers import EncoderDecoderConfig
 
 from simple_ntc.atomic import check_output_dir
 from simple_ntc.config import ArgumentParser, parse_args
@@ -38,6 +39,7 @@ from simple_ntc.sweep.reporting import sweep_trial_handlers
 from .dataset import Dialogue, parse_rows, read_dialogues
 from .features import SequenceFormat, SummarizationDataset, sorted_loader, training_loader
 from .token_budget import token_budget_training_loader
+from .encoder_decoder import build_encoder_decoder, encoder_decoder_config, position_limit, set_special_ids
 from .generate import GenerationSettings
 from .model import (
     LAYER_NORMS,
@@ -85,7 +87,11 @@ def build_parser() -> ArgumentParser:
 
     model = parser.add_argument_group("model")
     model.add_argument("--pretrained_model_name", help="AutoModelForSeq2SeqLM to fine-tune: local directory or hub "
-                       "name (e.g. digit82/kobart-summarization); empty: the embedded small BART trained from scratch")
+                       "name (e.g. digit82/kobart-summarization), also an EncoderDecoderModel (bert2bert such as "
+                       "kykim/bertshared-kor-base); empty: the embedded small BART trained from scratch")
+    model.add_argument("--encoder_decoder_from", metavar="NAME_OR_DIR", help="build a bert2bert: encoder and decoder "
+                       "initialized from this BERT-family encoder checkpoint (local directory or hub name), "
+                       "cross-attention new (Rothe et al. 2020); trained and saved like a BART; empty: off")
     model.add_argument("--vocab_size", type=int, help="embedded BART: byte-level BPE vocabulary size")
     model.add_argument("--d_model", type=int, help="embedded BART: hidden size")
     model.add_argument("--encoder_layers", type=int, help="embedded BART: encoder layers")
@@ -186,6 +192,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.max_tokens is not None and args.max_tokens < args.max_source_length + args.max_target_length:
         raise UserError(f"--max_tokens {args.max_tokens} must hold one example of --max_source_length + "
                         f"--max_target_length = {args.max_source_length + args.max_target_length} tokens")
+    if args.encoder_decoder_from and args.pretrained_model_name:
+        raise UserError("choose --encoder_decoder_from (build a bert2bert from an encoder) or "
+                        "--pretrained_model_name (fine-tune a seq2seq model), not both")
     model_fn = Path(args.model_fn)
     if model_fn.exists() and not model_fn.is_dir():
         raise UserError(f"--model_fn {model_fn} is a file; a summarizer is saved as a directory")
@@ -199,11 +208,20 @@ def generation_settings(args: argparse.Namespace) -> GenerationSettings:
 def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path) -> None:
     """Tokenizer (with the data's tags) and model config of a fresh run, saved to ``base_dir``."""
     tags = find_tags(text for d in train for text in (d.dialogue, *d.summaries))
-    if args.pretrained_model_name:
+    if args.encoder_decoder_from:
+        tokenizer = load_pretrained_tokenizer(args.encoder_decoder_from)
+        added = add_tags(tokenizer, tags)
+        config = encoder_decoder_config(args.encoder_decoder_from, tokenizer)
+        print_on_main(args.verbose, f"Encoder-decoder from {args.encoder_decoder_from} (encoder and decoder "
+                      f"initialized from it, cross-attention new): "
+                      f"{len(added)} tag token(s) added ({', '.join(added) or 'none'})")
+    elif args.pretrained_model_name:
         tokenizer = load_pretrained_tokenizer(args.pretrained_model_name)
         added = add_tags(tokenizer, tags)
         config = load_pretrained_config(args.pretrained_model_name)
-        config.vocab_size = max(config.vocab_size, len(tokenizer))  # embeddings are resized to the tags
+        if isinstance(config, EncoderDecoderConfig):
+            set_special_ids(config, tokenizer)
+        config.vocab_size = max(config.vocab_size or 0, len(tokenizer))  # embeddings are resized to the tags
         print_on_main(args.verbose, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) "
                       f"added ({', '.join(added) or 'none'})")
     else:
@@ -241,14 +259,16 @@ def prepare_model(args: argparse.Namespace, train: list[Dialogue], checkpoint_di
         _build_base(args, train, base_dir)
     idist.barrier()
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    if args.pretrained_model_name and not args.resume:
+    if args.encoder_decoder_from and not args.resume:
+        model = build_encoder_decoder(args.encoder_decoder_from, tokenizer)
+    elif args.pretrained_model_name and not args.resume:
         model = load_pretrained_model(args.pretrained_model_name)
         fit_embeddings(model, tokenizer)
     else:  # the embedded BART, or a resumed run whose weights come from the checkpoint
         model = model_from_config(load_config(base_dir))
     if model.config.decoder_start_token_id is None:
         raise UserError("the model config has no decoder_start_token_id; set it in its config.json")
-    positions = getattr(model.config, "max_position_embeddings", None)
+    positions = position_limit(model.config)
     if positions is not None and max(args.max_source_length, args.max_target_length) > positions:
         raise UserError(f"--max_source_length/--max_target_length exceed the model's {positions} positions")
     return tokenizer, model
@@ -299,7 +319,8 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     args = argparse.Namespace(**job.args)
     options = EngineOptions.from_namespace(args)
     checkpoint_dir = options.resolved_checkpoint_dir(args.model_fn)
-    base_model = args.pretrained_model_name or EMBEDDED
+    base_model = args.pretrained_model_name or (f"bert2bert:{args.encoder_decoder_from}"
+                                                if args.encoder_decoder_from else EMBEDDED)
     if args.resume:  # the data order and the defaults follow the run being continued
         resumed = resumed_run_meta(checkpoint_dir)
         if resumed.get("seed", options.seed) != options.seed:

@@ -32,11 +32,14 @@ def token_losses(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor, 
                  decoder_input_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed token cross-entropy of ``labels`` given the batch's dialogues, and the logits.
 
-    |labels| = (batch_size, target_length); without ``decoder_input_ids`` the model shifts them right
-    into its decoder inputs.
+    |labels| = (batch_size, target_length); without ``decoder_input_ids`` they are shifted right (the
+    model's own ``prepare_decoder_input_ids_from_labels``) into the decoder inputs. The loss is ours,
+    so the model computes none.
     """
-    inputs = {"labels": labels} if decoder_input_ids is None else {"decoder_input_ids": decoder_input_ids}
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False, **inputs)
+    if decoder_input_ids is None:
+        decoder_input_ids = getattr(model, "module", model).prepare_decoder_input_ids_from_labels(labels=labels)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                decoder_input_ids=decoder_input_ids, use_cache=False)
     logits = out.logits  # |logits| = (batch_size, target_length, vocab_size)
     total = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX,
                             reduction="sum", label_smoothing=label_smoothing)
