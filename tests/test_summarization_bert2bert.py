@@ -76,7 +76,7 @@ def test_bert2bert_summaries_read_their_dialogues(bert2bert, tmp_path):
     summaries = summarize(model, tmp_path / "out.csv")
     assert len(set(summaries)) == 4
     references = [list(d.summaries) for d in read_dialogues(VALID, need_summary=True)]
-    # measured 100.0 (the 4 dialogues memorized); lead2 scores 27.6 on them
+    # measured 95.7-100 over seeds 42, 1, 2 (the 4 dialogues memorized); lead2 scores 27.6 on them
     assert score_corpus(summaries, references).final >= 60.0
 
 
