@@ -46,8 +46,12 @@ class DistinctShare(Metric):
 
     def compute(self) -> dict[str, float]:
         hashes = torch.tensor(self._hashes, dtype=torch.int64, device=self._device)
-        if idist.get_world_size() > 1:
-            hashes = idist.all_gather(hashes)  # |hashes| = (all summaries,)
+        if idist.get_world_size() > 1:  # shards may differ in size: pad with -1 (hashes are >= 0), gather, drop
+            longest = int(idist.all_reduce(torch.tensor(hashes.numel(), device=self._device), op="MAX"))
+            padded = torch.full((longest,), -1, dtype=torch.int64, device=self._device)
+            padded[:hashes.numel()] = hashes
+            gathered = idist.all_gather(padded)  # |gathered| = (world_size * longest,)
+            hashes = gathered[gathered >= 0]
         if hashes.numel() == 0:
             raise NotComputableError("DistinctShare must have at least one summary before it can be computed.")
         distinct = int(torch.unique(hashes).numel())

@@ -105,3 +105,24 @@ def test_demo_shows_the_model_text_only_when_it_beats_lead2_and_reads_its_input(
     good = _write(tmp_path / "good.csv", [(d.fname, d.summaries[0]) for d in dialogues])
     lines = comparison(valid, None, good, lead2, template)
     assert lines[1].startswith("dev_0 model:") and lines[2].startswith("dev_0 lead2:")
+
+
+def _count_my_shard(local_rank: int) -> None:
+    import ignite.distributed as idist
+
+    metric = DistinctShare()
+    metric.reset()
+    metric.update(["a", "b", "c"] if idist.get_rank() == 0 else ["a", "d"])  # shards of unequal size
+    assert metric.compute() == {"distinct": 4 / 5, "distinct_summaries": 4.0}
+
+
+def test_distinct_summaries_are_counted_across_two_processes_with_unequal_shards():
+    import socket
+
+    import ignite.distributed as idist
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with idist.Parallel(backend="gloo", nproc_per_node=2, master_addr="127.0.0.1", master_port=port) as parallel:
+        parallel.run(_count_my_shard)
