@@ -120,17 +120,21 @@ class InputDependence(Metric):
 
 def collapse_warning(metrics: Mapping[str, float]) -> str | None:
     """A plain-words warning when the validation summaries do not depend on their dialogues, else None."""
+    distinct, count, gap = metrics.get("distinct"), metrics.get("distinct_summaries"), metrics.get("shuffle_gap")
+    few_distinct = distinct is not None and count is not None and distinct < MIN_DISTINCT_SHARE
+    low_gap = gap is not None and not math.isnan(gap) and gap < MIN_SHUFFLE_GAP
     reasons = []
-    distinct, count = metrics.get("distinct"), metrics.get("distinct_summaries")
-    if distinct is not None and count is not None and distinct < MIN_DISTINCT_SHARE:
+    if few_distinct:
         total = round(count / distinct) if distinct else 0
         reasons.append(f"only {int(count)} distinct summaries for {total} dialogues")
-    gap = metrics.get("shuffle_gap")
-    if gap is not None and not math.isnan(gap) and gap < MIN_SHUFFLE_GAP:
+    if low_gap:
         reasons.append(f"its loss hardly changes when each summary is paired with another dialogue "
                        f"(shuffle_gap={gap:.3f} nats per token)")
     if not reasons:
         return None
+    if not few_distinct:  # different summaries, but the teacher-forced loss hardly needs the dialogue
+        return (f"WARNING: the summaries barely depend on the dialogues ({reasons[0]}): the model mostly writes "
+                "what its training summaries share; treat its ROUGE as close to a template's")
     return ("WARNING: the summaries do not depend on the dialogues (" + "; ".join(reasons) + "): the model "
             "writes generic text, and its ROUGE is that of a template, not of a summarizer")
 

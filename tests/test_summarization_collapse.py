@@ -63,7 +63,8 @@ def test_collapse_warning_in_plain_words_only_when_summaries_ignore_the_dialogue
     collapsed = collapse_warning({"distinct": 1 / 99, "distinct_summaries": 1.0, "shuffle_gap": 0.0001})
     assert "do not depend on the dialogues" in collapsed and "1 distinct summaries for 99 dialogues" in collapsed
     assert collapse_warning({"distinct": 0.9, "distinct_summaries": 90.0, "shuffle_gap": 1.2}) is None
-    assert "shuffle_gap=0.010" in collapse_warning({"distinct": 0.9, "distinct_summaries": 90.0, "shuffle_gap": 0.01})
+    barely = collapse_warning({"distinct": 0.9, "distinct_summaries": 90.0, "shuffle_gap": 0.01})
+    assert "barely depend on the dialogues" in barely and "shuffle_gap=0.010" in barely
 
 
 def test_identical_share_warning_names_the_text_and_the_file():
