@@ -58,7 +58,8 @@ def build_parser() -> ArgumentParser:
                        "summary with the highest mean ROUGE against the other files' summaries (3 files or more)")
     other.add_argument("--baseline", choices=BASELINES, help="write trivial summaries of --test_fn: lead2 = the first "
                        "two turns, template = --template for every dialogue")
-    other.add_argument("--template", help="the fixed sentence of --baseline template")
+    other.add_argument("--template", help="the fixed sentence of --baseline template; empty: one in the data's "
+                       "language (Korean when the dialogues hold Hangul, else English)")
     return parser
 
 

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from .dataset import Dialogue
+from .rouge import has_hangul
 
 BASELINES = ("lead2", "template")
-DEFAULT_TEMPLATE = "#Person1#은 #Person2#에게 이야기한다."
+TEMPLATES = {"ko": "#Person1#은 #Person2#에게 이야기한다.", "en": "#Person1# talks with #Person2#."}
+
+
+def template_for(dialogues: list[Dialogue]) -> str:
+    """The fixed sentence in the data's language: Korean when the dialogues hold Hangul, else English."""
+    return TEMPLATES["ko" if has_hangul([d.dialogue for d in dialogues]) else "en"]
 
 
 def lead(dialogue: str, turns: int = 2) -> str:
@@ -13,10 +19,11 @@ def lead(dialogue: str, turns: int = 2) -> str:
     return " ".join(lines[:turns])
 
 
-def baseline_summaries(kind: str, dialogues: list[Dialogue], template: str = DEFAULT_TEMPLATE) -> list[str]:
-    """``lead2``: the first two turns; ``template``: ``template`` for every dialogue."""
+def baseline_summaries(kind: str, dialogues: list[Dialogue], template: str | None = None) -> list[str]:
+    """``lead2``: the first two turns; ``template``: ``template`` (empty: one in the data's language) for every dialogue."""
     if kind == "lead2":
         return [lead(d.dialogue, 2) for d in dialogues]
     if kind == "template":
+        template = template or template_for(dialogues)
         return [template for _ in dialogues]
     raise ValueError(f"unknown baseline {kind!r}; choose from {', '.join(BASELINES)}")

@@ -12,7 +12,8 @@ from simple_ntc.atomic import check_output_file
 from simple_ntc.errors import UserError
 
 from .baselines import baseline_summaries
-from .dataset import compare_fnames, merge_references, parse_rows, read_dialogues, read_summaries
+from .collapse import identical_share_warning
+from .dataset import Dialogue, compare_fnames, merge_references, parse_rows, read_dialogues, read_summaries
 from .output import write_summaries
 from .rouge import RougeReport, get_tokenizer, score_corpus
 from .vote import MIN_CANDIDATES, vote
@@ -48,26 +49,41 @@ def summarize_file(args: argparse.Namespace) -> int:
         raise UserError(f"--max_source_length must be at least 3 (bos, a token, eos), got {args.max_source_length}")
     from simple_ntc.engine import resolve_device
 
+    from .encoder_decoder import position_limit
     from .generate import summarize_dialogues
     from .model import load_summarizer
 
-    dialogues = read_dialogues(args.test_fn, parse_rows(args.test_rows, "--test_rows"), what="test file")
+    dialogues = read_dialogues(args.test_fn, parse_rows(args.test_rows, "--test_rows"), what="test file",
+                               allow_empty=True)
     summarizer = load_summarizer(args.model_fn)
     settings = summarizer.info.generation_settings.updated(
         num_beams=args.num_beams, max_length=args.max_length, no_repeat_ngram_size=args.no_repeat_ngram_size,
         length_penalty=args.length_penalty)
     settings.validate()
     max_source_length = args.max_source_length or summarizer.info.max_source_length
-    limit = getattr(summarizer.model.config, "max_position_embeddings", None)
+    limit = position_limit(summarizer.model.config)
     if limit is not None and max_source_length > limit:
         raise UserError(f"--max_source_length {max_source_length} exceeds the model's {limit} positions")
     device = resolve_device(args.gpu_id)
-    summaries = summarize_dialogues(summarizer.model, summarizer.tokenizer, dialogues, settings, args.batch_size,
-                                    max_source_length, device, progress=args.progress)
+    warn_empty_dialogues(dialogues)
+    readable = [d for d in dialogues if d.dialogue]
+    written = iter(summarize_dialogues(summarizer.model, summarizer.tokenizer, readable, settings, args.batch_size,
+                                       max_source_length, device, progress=args.progress) if readable else ())
+    summaries = [next(written) if d.dialogue else "" for d in dialogues]
     count = write_summaries(args.output, zip((d.fname for d in dialogues), summaries))
     _say(f"wrote {count} summaries to {args.output} (num_beams={settings.num_beams}, "
          f"max_length={settings.max_length})")
+    warning = identical_share_warning([s for d, s in zip(dialogues, summaries) if d.dialogue], args.output)
+    if warning:
+        _say(warning)
     return 0
+
+
+def warn_empty_dialogues(dialogues: list[Dialogue]) -> None:
+    """One warning per row whose dialogue is empty: its summary is written empty."""
+    for dialogue in dialogues:
+        if not dialogue.dialogue:
+            _say(f"warning: {dialogue.where}: empty dialogue for fname {dialogue.fname!r}; its summary is left empty")
 
 
 def score_files(pred: str, refs: list[str], rows: slice | None, tokenizer: str) -> RougeReport:
@@ -110,8 +126,11 @@ def vote_files(args: argparse.Namespace) -> int:
 def baseline_file(args: argparse.Namespace) -> int:
     """``--baseline lead2|template --test_fn FILE --output FILE``: trivial summaries to compare with."""
     _need(args, f"--baseline {args.baseline}", "test_fn", "output")
-    dialogues = read_dialogues(args.test_fn, parse_rows(args.test_rows, "--test_rows"), what="test file")
-    summaries = baseline_summaries(args.baseline, dialogues, args.template)
+    dialogues = read_dialogues(args.test_fn, parse_rows(args.test_rows, "--test_rows"), what="test file",
+                               allow_empty=True)
+    warn_empty_dialogues(dialogues)
+    summaries = [s if d.dialogue else "" for d, s in
+                 zip(dialogues, baseline_summaries(args.baseline, dialogues, args.template))]
     count = write_summaries(args.output, zip((d.fname for d in dialogues), summaries))
     _say(f"wrote {count} {args.baseline} baseline summaries to {args.output}")
     return 0

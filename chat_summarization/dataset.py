@@ -178,11 +178,13 @@ def _named_records(path: Path, records: Iterator[Record]) -> Iterator[tuple[str,
 
 
 def read_dialogues(
-    path: str | Path, rows: slice | None = None, need_summary: bool = False, what: str = "dialogue file"
+    path: str | Path, rows: slice | None = None, need_summary: bool = False, what: str = "dialogue file",
+    allow_empty: bool = False,
 ) -> list[Dialogue]:
     """Read dialogues (and their reference summaries, if any) in file order.
 
     ``need_summary`` (training and validation files) makes a missing or empty summary an error.
+    ``allow_empty`` (test files) keeps rows with an empty dialogue instead of rejecting the file.
     ``rows`` selects data rows after the whole file was checked.
     """
     path = Path(path)
@@ -194,7 +196,7 @@ def read_dialogues(
     dialogues: list[Dialogue] = []
     for fname, record in _named_records(path, records):
         dialogue = normalize_text(_field(path, record, "dialogue"))
-        if not dialogue:
+        if not dialogue and not allow_empty:
             raise UserError(f"{path}:{record.line}: empty dialogue for fname {fname!r}")
         names = summary_columns(list(record.fields))
         summaries = tuple(s for s in (normalize_text(record.fields[c]) for c in names) if s)

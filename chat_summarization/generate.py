@@ -20,6 +20,7 @@ from simple_ntc.engine import to_device
 from simple_ntc.errors import UserError
 
 from .dataset import Dialogue
+from .encoder_decoder import is_encoder_decoder_model
 from .features import SequenceFormat, SummarizationDataset, sorted_loader
 from .tokenizer import SummaryDecoder
 
@@ -76,7 +77,8 @@ class BeamSearchCache(EncoderDecoderCache):
 def generate_ids(model: nn.Module, batch: dict[str, Any], settings: GenerationSettings) -> torch.Tensor:
     """Summary token ids of a batch. |summary_ids| = (batch_size, summary_length)."""
     extra: dict[str, Any] = {}
-    if settings.num_beams > 1 and model.config.is_encoder_decoder:
+    if settings.num_beams > 1 and model.config.is_encoder_decoder and not is_encoder_decoder_model(model):
+        # one-config seq2seq models (BART, T5, ...); an EncoderDecoderModel keeps the stock cache
         extra["past_key_values"] = BeamSearchCache(DynamicCache(config=model.config),
                                                    DynamicCache(config=model.config))
     return model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],

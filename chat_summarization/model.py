@@ -21,6 +21,8 @@ from transformers import (
     AutoTokenizer,
     BartConfig,
     BartForConditionalGeneration,
+    MBartConfig,
+    MBartForConditionalGeneration,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -29,6 +31,13 @@ from transformers.utils import logging as hf_logging
 
 from simple_ntc.errors import UserError, first_line
 
+from .encoder_decoder import (
+    fit_encoder_decoder_embeddings,
+    is_encoder_decoder_model,
+    position_limit,
+    set_special_ids,
+    use_cls_sep_as_bos_eos,
+)
 from .generate import GenerationSettings
 
 SETTINGS_FILE = "summarization_config.json"
@@ -46,9 +55,17 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+LAYER_NORMS = ("pre", "post")
+
+
 @dataclass
 class BartSize:
-    """Architecture of the embedded default BART (trained from scratch)."""
+    """Architecture of the embedded default BART (trained from scratch).
+
+    ``layer_norm="pre"`` normalizes before each sublayer (MBart's layers, with a final LayerNorm), which
+    keeps the encoder output varying across positions when a few hundred dialogues train it from
+    scratch; ``"post"`` is the original BART layer.
+    """
 
     d_model: int = 256
     encoder_layers: int = 3
@@ -56,13 +73,20 @@ class BartSize:
     attention_heads: int = 4
     ffn_dim: int = 1024
     dropout: float = 0.1
+    layer_norm: str = "post"
 
 
-def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> BartConfig:
-    """A BART config for ``tokenizer``: the decoder starts from ``</s>`` and first writes ``<s>``, as BART does."""
+def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> PretrainedConfig:
+    """A BART (post-LN) or MBart (pre-LN) config for ``tokenizer``.
+
+    The decoder starts from ``</s>`` and first writes ``<s>``, as BART does.
+    """
     if size.d_model % size.attention_heads:
         raise UserError(f"--d_model {size.d_model} must be divisible by --attention_heads {size.attention_heads}")
-    return BartConfig(
+    if size.layer_norm not in LAYER_NORMS:
+        raise UserError(f"--layer_norm must be one of {', '.join(LAYER_NORMS)}, got {size.layer_norm!r}")
+    config_class = MBartConfig if size.layer_norm == "pre" else BartConfig
+    return config_class(
         vocab_size=len(tokenizer),
         d_model=size.d_model,
         encoder_layers=size.encoder_layers,
@@ -82,11 +106,14 @@ def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_po
 
 
 def load_pretrained_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """A tokenizer from a directory or hub name; a BERT-style one gets [CLS]/[SEP] as its bos/eos."""
     try:
-        return AutoTokenizer.from_pretrained(name)
+        tokenizer = AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as error:
         raise UserError(f"cannot load the tokenizer of {name!r} (a local directory, or a hub name where a hub "
                         f"is reachable): {first_line(error)}") from None
+    use_cls_sep_as_bos_eos(tokenizer)
+    return tokenizer
 
 
 def load_pretrained_model(name: str) -> PreTrainedModel:
@@ -106,6 +133,8 @@ def load_pretrained_config(name: str) -> PretrainedConfig:
 
 def model_from_config(config: PretrainedConfig) -> PreTrainedModel:
     """A freshly initialized model of ``config`` (seed first for reproducible weights)."""
+    if isinstance(config, MBartConfig):
+        return MBartForConditionalGeneration(config)
     if isinstance(config, BartConfig):
         return BartForConditionalGeneration(config)
     return AutoModelForSeq2SeqLM.from_config(config)
@@ -117,7 +146,10 @@ def load_config(directory: Path) -> PretrainedConfig:
 
 def fit_embeddings(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
     """Grow the embeddings to the tokenizer (after tags were added)."""
-    if model.get_input_embeddings().num_embeddings < len(tokenizer):
+    if is_encoder_decoder_model(model):  # it resizes its two parts itself; its decoder starts from bos ([CLS])
+        fit_encoder_decoder_embeddings(model, tokenizer)
+        set_special_ids(model.config, tokenizer)
+    elif model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
 
 
@@ -225,6 +257,6 @@ def _info_of_foreign_model(model: PreTrainedModel, name: str) -> SummarizerInfo:
         no_repeat_ngram_size=generation.no_repeat_ngram_size or 0,
         length_penalty=generation.length_penalty if generation.length_penalty is not None else 1.0,
     )
-    positions = getattr(model.config, "max_position_embeddings", None) or 512
+    positions = position_limit(model.config) or 512
     return SummarizerInfo(max_source_length=positions, max_target_length=settings.max_length,
                           generation=asdict(settings), tags=[], base_model=name)

@@ -1,25 +1,30 @@
-"""ROUGE-1/2/L F1 with a pluggable tokenizer and several references per summary.
+"""ROUGE-1/2/L and ROUGE-Lsum F1 by ``rouge_score``, with our tokenizers and several references per summary.
 
 ``rouge_score``'s default tokenizer keeps only ``[a-z0-9]``, so Korean text scores 0 even when
-identical. Here text is tokenized first, by Kiwi morphemes for Korean (the default whenever the
-text holds Hangul) or by words, and n-gram/LCS F1 is computed on the tokens, exactly as
-``rouge_score`` does on pre-tokenized text. With several references a summary gets the mean over
-its references (as the competition scored) and the best of them; the final score is the mean of
-the three F1 values times 100.
+identical. Its ``RougeScorer`` is given one of ours instead: Kiwi morphemes for Korean (the default
+whenever the text holds Hangul) or words. ROUGE-L is the LCS of the whole texts (``rougeL``);
+ROUGE-Lsum is the summary-level LCS over sentences (``rougeLsum``; sentences from Kiwi for Korean).
+With several references a summary gets the mean over its references (as the competition scored)
+and the best of them; the final score is the mean of the ROUGE-1/2/L F1 values times 100
+(ROUGE-Lsum is an extra figure).
 """
 from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rouge_score import rouge_scorer
+from rouge_score import tokenizers as rouge_tokenizers
+
 from simple_ntc.errors import UserError
 
-ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
-ROUGE_NAMES = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L"}
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")  # the final score is their mean
+LSUM = "rougeLsum"
+ALL_TYPES = (*ROUGE_TYPES, LSUM)
+ROUGE_NAMES = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", LSUM: "ROUGE-Lsum"}
 TOKENIZERS = ("auto", "kiwi", "word", "space")
 
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
@@ -100,50 +105,75 @@ def get_tokenizer(name: str, texts: Sequence[str] = ()) -> Tokenizer:
     raise UserError(f"unknown ROUGE tokenizer {name!r}; choose from {', '.join(TOKENIZERS)}")
 
 
-def _f1(overlap: int, predicted: int, reference: int) -> float:
-    precision = overlap / predicted if predicted else 0.0
-    recall = overlap / reference if reference else 0.0
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def ngram_f1(prediction: Sequence[str], reference: Sequence[str], n: int) -> float:
-    """ROUGE-N F1: clipped n-gram overlap."""
-    pred = Counter(tuple(prediction[i:i + n]) for i in range(len(prediction) - n + 1))
-    ref = Counter(tuple(reference[i:i + n]) for i in range(len(reference) - n + 1))
-    overlap = sum((pred & ref).values())
-    return _f1(overlap, sum(pred.values()), sum(ref.values()))
+def split_sentences(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[str]]:
+    """Sentences of each text: Kiwi's sentence splitter for the Kiwi tokenizer, else a split after . ! ?."""
+    if tokenizer.name == "kiwi":
+        nonblank = [text for text in texts if text.strip()]
+        split = iter(kiwi().split_into_sents(nonblank)) if nonblank else iter(())
+        return [[s.text for s in next(split)] if text.strip() else [] for text in texts]
+    return [[s for s in _SENTENCE_END.split(text.strip()) if s] for text in texts]
 
 
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    previous = [0] * (len(b) + 1)
-    for x in a:
-        current = [0]
-        for j, y in enumerate(b):
-            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
+class LookupTokenizer(rouge_tokenizers.Tokenizer):
+    """``rouge_score`` tokenizer backed by one of ours, tokenizing whole batches ahead (Kiwi is far faster so).
+
+    ``prepare`` tokenizes texts and their sentences; ``rougeLsum`` text is the sentences joined by
+    newlines (rouge_score's convention), and the joined text tokenizes as the original did.
+    """
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.name = tokenizer.name
+        self._tokens: dict[str, list[str]] = {}
+
+    def prepare(self, texts: Sequence[str]) -> list[str]:
+        """Tokenize ``texts`` in one batch; return them as sentence-per-line texts to score."""
+        sentences = split_sentences(self.tokenizer, texts)
+        joined = ["\n".join(parts) for parts in sentences]
+        pieces = [text for text in {*texts, *(s for parts in sentences for s in parts)} if text not in self._tokens]
+        self._tokens.update(zip(pieces, self.tokenizer.tokenize_many(pieces)))
+        for text, line_text in zip(texts, joined):
+            self._tokens[line_text] = self._tokens[text]
+        return joined
+
+    def tokenize(self, text: str) -> list[str]:
+        if text not in self._tokens:
+            self._tokens[text] = self.tokenizer.tokenize_many([text])[0]
+        return self._tokens[text]
 
 
-def lcs_f1(prediction: Sequence[str], reference: Sequence[str]) -> float:
-    """ROUGE-L F1: longest common subsequence (summary-level, not ROUGE-Lsum)."""
-    return _f1(lcs_length(prediction, reference), len(prediction), len(reference))
+def make_scorer(tokenizer: Tokenizer, rouge_types: Sequence[str] = ALL_TYPES) -> tuple[
+        rouge_scorer.RougeScorer, LookupTokenizer]:
+    """A ``rouge_score`` scorer using ``tokenizer``, and the lookup to ``prepare`` texts with first."""
+    lookup = LookupTokenizer(tokenizer)
+    return rouge_scorer.RougeScorer(list(rouge_types), tokenizer=lookup), lookup
 
 
-def pair_scores(prediction: Sequence[str], reference: Sequence[str]) -> tuple[float, float, float]:
-    """(ROUGE-1, ROUGE-2, ROUGE-L) F1 of one tokenized prediction against one tokenized reference."""
-    return ngram_f1(prediction, reference, 1), ngram_f1(prediction, reference, 2), lcs_f1(prediction, reference)
+def pair_scores(scorer: rouge_scorer.RougeScorer, prediction: str, reference: str) -> tuple[float, ...]:
+    """F1 of each of the scorer's ROUGE types, for one prepared prediction against one prepared reference."""
+    scores = scorer.score(reference, prediction)
+    return tuple(scores[key].fmeasure for key in scorer.rouge_types)
 
 
-def example_scores(
-    prediction: Sequence[str], references: Sequence[Sequence[str]]
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Mean over references and best reference (per ROUGE type) of one tokenized prediction."""
-    per_reference = [pair_scores(prediction, reference) for reference in references]
+def example_scores(scorer: rouge_scorer.RougeScorer, prediction: str,
+                   references: Sequence[str]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean over references and best reference (per ROUGE type) of one prepared prediction."""
+    per_reference = [pair_scores(scorer, prediction, reference) for reference in references]
     mean = tuple(sum(column) / len(per_reference) for column in zip(*per_reference))
     best = tuple(max(column) for column in zip(*per_reference))
     return mean, best
+
+
+def prepare_corpus(lookup: LookupTokenizer, predictions: Sequence[str],
+                   references: Sequence[Sequence[str]]) -> tuple[list[str], list[list[str]]]:
+    """Predictions and references tokenized in one pass, returned as the texts to hand the scorer."""
+    flat = [ref for refs in references for ref in refs]
+    texts = lookup.prepare([*predictions, *flat])
+    prepared, ref_flat = texts[:len(predictions)], iter(texts[len(predictions):])
+    return prepared, [[next(ref_flat) for _ in refs] for refs in references]
 
 
 @dataclass
@@ -153,8 +183,10 @@ class RougeReport:
     count: int
     references: int  # most references of any example
     tokenizer: str
-    mean: dict[str, float]  # mean over references
+    mean: dict[str, float]  # mean over references, ROUGE-1/2/L
     best: dict[str, float]  # best reference
+    lsum_mean: float = 0.0  # ROUGE-Lsum (sentence-split LCS), an extra figure outside ``final``
+    lsum_best: float = 0.0
 
     @property
     def final(self) -> float:
@@ -170,23 +202,15 @@ class RougeReport:
         if self.references > 1:
             lines.append(f"{'':8} {'mean-ref':>9} {'best-ref':>9}")
             for key in ROUGE_TYPES:
-                lines.append(f"{ROUGE_NAMES[key]:8} {self.mean[key]:9.2f} {self.best[key]:9.2f}")
-            lines.append(f"{'final':8} {self.final:9.2f} {self.final_best:9.2f}")
+                lines.append(f"{ROUGE_NAMES[key]:10} {self.mean[key]:9.2f} {self.best[key]:9.2f}")
+            lines.append(f"{ROUGE_NAMES[LSUM]:10} {self.lsum_mean:9.2f} {self.lsum_best:9.2f}")
+            lines.append(f"{'final':10} {self.final:9.2f} {self.final_best:9.2f}")
         else:
             for key in ROUGE_TYPES:
-                lines.append(f"{ROUGE_NAMES[key]:8} {self.mean[key]:6.2f}")
-            lines.append(f"{'final':8} {self.final:6.2f}")
+                lines.append(f"{ROUGE_NAMES[key]:10} {self.mean[key]:6.2f}")
+            lines.append(f"{ROUGE_NAMES[LSUM]:10} {self.lsum_mean:6.2f}")
+            lines.append(f"{'final':10} {self.final:6.2f}")
         return "\n".join(lines)
-
-
-def tokenize_corpus(
-    tokenizer: Tokenizer, predictions: Sequence[str], references: Sequence[Sequence[str]]
-) -> tuple[list[list[str]], list[list[list[str]]]]:
-    """Tokenize predictions and references in one pass (Kiwi is fastest on one large batch)."""
-    flat = [ref for refs in references for ref in refs]
-    tokens = tokenizer.tokenize_many([*predictions, *flat])
-    pred_tokens, ref_flat = tokens[:len(predictions)], iter(tokens[len(predictions):])
-    return pred_tokens, [[next(ref_flat) for _ in refs] for refs in references]
 
 
 def score_corpus(
@@ -201,17 +225,22 @@ def score_corpus(
         raise ValueError("every prediction needs at least one reference")
     if isinstance(tokenizer, str):
         tokenizer = get_tokenizer(tokenizer, [*predictions, *(r for refs in references for r in refs)])
-    pred_tokens, ref_tokens = tokenize_corpus(tokenizer, predictions, references)
-    sums_mean, sums_best = [0.0] * 3, [0.0] * 3
-    for prediction, refs in zip(pred_tokens, ref_tokens):
-        mean, best = example_scores(prediction, refs)
+    scorer, lookup = make_scorer(tokenizer)
+    prepared, prepared_refs = prepare_corpus(lookup, predictions, references)
+    sums_mean, sums_best = [0.0] * len(ALL_TYPES), [0.0] * len(ALL_TYPES)
+    for prediction, refs in zip(prepared, prepared_refs):
+        mean, best = example_scores(scorer, prediction, refs)
         sums_mean = [s + v for s, v in zip(sums_mean, mean)]
         sums_best = [s + v for s, v in zip(sums_best, best)]
     n = len(predictions)
+    mean = {k: 100 * s / n for k, s in zip(ALL_TYPES, sums_mean)}
+    best = {k: 100 * s / n for k, s in zip(ALL_TYPES, sums_best)}
     return RougeReport(
         count=n,
         references=max(len(refs) for refs in references),
         tokenizer=tokenizer.name,
-        mean={k: 100 * s / n for k, s in zip(ROUGE_TYPES, sums_mean)},
-        best={k: 100 * s / n for k, s in zip(ROUGE_TYPES, sums_best)},
+        mean={k: mean[k] for k in ROUGE_TYPES},
+        best={k: best[k] for k in ROUGE_TYPES},
+        lsum_mean=mean[LSUM],
+        lsum_best=best[LSUM],
     )

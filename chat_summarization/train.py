@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ignite.distributed as idist
+from transformers import EncoderDecoderConfig
 
 from simple_ntc.atomic import check_output_dir
 from simple_ntc.config import ArgumentParser, parse_args
@@ -39,8 +40,10 @@ from simple_ntc.sweep.reporting import sweep_trial_handlers
 from .dataset import Dialogue, parse_rows, read_dialogues
 from .features import SequenceFormat, SummarizationDataset, sorted_loader, training_loader
 from .token_budget import token_budget_training_loader
+from .encoder_decoder import build_encoder_decoder, encoder_decoder_config, position_limit, set_special_ids
 from .generate import GenerationSettings
 from .model import (
+    LAYER_NORMS,
     BartSize,
     SummarizerInfo,
     apply_generation_settings,
@@ -55,7 +58,8 @@ from .model import (
 )
 from .rouge import TOKENIZERS, get_tokenizer
 from .tokenizer import add_tags, find_tags, train_bpe_tokenizer
-from .training import VALID_METRIC_NAMES, GenerateForValidation, summarization_loss, validation_metrics
+from .collapse import collapse_warning
+from .training import VALID_METRIC_NAMES, GenerateForValidation, training_loss, validation_metrics
 
 BASE_DIR = "base"  # in the checkpoint directory: the tokenizer and model config a resumed run rebuilds
 EMBEDDED = "embedded-bart"
@@ -84,7 +88,11 @@ def build_parser() -> ArgumentParser:
 
     model = parser.add_argument_group("model")
     model.add_argument("--pretrained_model_name", help="AutoModelForSeq2SeqLM to fine-tune: local directory or hub "
-                       "name (e.g. digit82/kobart-summarization); empty: the embedded small BART trained from scratch")
+                       "name (e.g. digit82/kobart-summarization), also an EncoderDecoderModel (bert2bert such as "
+                       "kykim/bertshared-kor-base); empty: the embedded small BART trained from scratch")
+    model.add_argument("--encoder_decoder_from", metavar="NAME_OR_DIR", help="build a bert2bert: encoder and decoder "
+                       "initialized from this BERT-family encoder checkpoint (local directory or hub name), "
+                       "cross-attention new (Rothe et al. 2020); trained and saved like a BART; empty: off")
     model.add_argument("--vocab_size", type=int, help="embedded BART: byte-level BPE vocabulary size")
     model.add_argument("--d_model", type=int, help="embedded BART: hidden size")
     model.add_argument("--encoder_layers", type=int, help="embedded BART: encoder layers")
@@ -92,6 +100,14 @@ def build_parser() -> ArgumentParser:
     model.add_argument("--attention_heads", type=int, help="embedded BART: attention heads per layer")
     model.add_argument("--ffn_dim", type=int, help="embedded BART: feed-forward inner size")
     model.add_argument("--dropout", type=float, help="embedded BART: dropout probability")
+    model.add_argument("--layer_norm", choices=LAYER_NORMS, help="embedded BART: pre (MBart-style layers, "
+                       "LayerNorm before each sublayer; keeps the encoder from collapsing on small data) or post "
+                       "(the original BART layer)")
+    model.add_argument("--label_smoothing", type=float, help="label smoothing of the training cross-entropy "
+                       "(0: off); validation losses are never smoothed")
+    model.add_argument("--decoder_mask_rate", type=float, help="share of the summary tokens fed to the decoder in "
+                       "training that are replaced by <mask> (word dropout: the decoder must read the dialogue "
+                       "instead of reciting summaries from their first words); 0: off")
 
     generation = parser.add_argument_group("generation (validation, and the defaults saved for summarize.py)")
     generation.add_argument("--num_beams", type=int, help="beam size of generate()")
@@ -102,7 +118,28 @@ def build_parser() -> ArgumentParser:
     generation.add_argument("--rouge_tokenizer", choices=TOKENIZERS, help="ROUGE tokenization: auto (Kiwi morphemes "
                             "when the text holds Hangul, else words), kiwi, word, or space (pre-tokenized text)")
     add_engine_arguments(parser)
+    _summarization_help(parser)
     return parser
+
+
+def _short(value: float) -> str:
+    """1e-3 rather than 0.001 or 1e-03."""
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def _summarization_help(parser: ArgumentParser) -> None:
+    """The shared engine flags whose empty default depends on the task: say what it is for summarization."""
+    helps = {
+        "lr": f"peak learning rate; empty: {_short(DEFAULT_LR['embedded'])} for the embedded BART trained from "
+              f"scratch, {_short(DEFAULT_LR['pretrained'])} for a pretrained model",
+        "scheduler": f"learning-rate schedule, stepped per optimizer update; empty: {DEFAULT_SCHEDULER['embedded']} "
+                     f"for the embedded BART, {DEFAULT_SCHEDULER['pretrained']} for a pretrained model",
+        "warmup_ratio": "fraction of optimizer updates used for linear warmup",
+    }
+    for action in parser._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
 
 
 @dataclass
@@ -148,11 +185,17 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UserError(f"--{name} must be at least 3 (bos, a token, eos), got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
+    for name in ("label_smoothing", "decoder_mask_rate"):
+        if getattr(args, name) is None or not 0.0 <= getattr(args, name) < 1.0:
+            raise UserError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
     if not args.pretrained_model_name and args.d_model % args.attention_heads:
         raise UserError(f"--d_model {args.d_model} must be divisible by --attention_heads {args.attention_heads}")
     if args.max_tokens is not None and args.max_tokens < args.max_source_length + args.max_target_length:
         raise UserError(f"--max_tokens {args.max_tokens} must hold one example of --max_source_length + "
                         f"--max_target_length = {args.max_source_length + args.max_target_length} tokens")
+    if args.encoder_decoder_from and args.pretrained_model_name:
+        raise UserError("choose --encoder_decoder_from (build a bert2bert from an encoder) or "
+                        "--pretrained_model_name (fine-tune a seq2seq model), not both")
     model_fn = Path(args.model_fn)
     if model_fn.exists() and not model_fn.is_dir():
         raise UserError(f"--model_fn {model_fn} is a file; a summarizer is saved as a directory")
@@ -166,11 +209,20 @@ def generation_settings(args: argparse.Namespace) -> GenerationSettings:
 def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path) -> None:
     """Tokenizer (with the data's tags) and model config of a fresh run, saved to ``base_dir``."""
     tags = find_tags(text for d in train for text in (d.dialogue, *d.summaries))
-    if args.pretrained_model_name:
+    if args.encoder_decoder_from:
+        tokenizer = load_pretrained_tokenizer(args.encoder_decoder_from)
+        added = add_tags(tokenizer, tags)
+        config = encoder_decoder_config(args.encoder_decoder_from, tokenizer)
+        print_on_main(args.verbose, f"Encoder-decoder from {args.encoder_decoder_from} (encoder and decoder "
+                      f"initialized from it, cross-attention new): "
+                      f"{len(added)} tag token(s) added ({', '.join(added) or 'none'})")
+    elif args.pretrained_model_name:
         tokenizer = load_pretrained_tokenizer(args.pretrained_model_name)
         added = add_tags(tokenizer, tags)
         config = load_pretrained_config(args.pretrained_model_name)
-        config.vocab_size = max(config.vocab_size, len(tokenizer))  # embeddings are resized to the tags
+        if isinstance(config, EncoderDecoderConfig):
+            set_special_ids(config, tokenizer)
+        config.vocab_size = max(config.vocab_size or 0, len(tokenizer))  # embeddings are resized to the tags
         print_on_main(args.verbose, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) "
                       f"added ({', '.join(added) or 'none'})")
     else:
@@ -178,7 +230,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         tokenizer = train_bpe_tokenizer(texts, args.vocab_size, tags)
         max_positions = max(args.max_source_length, args.max_target_length)
         config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
-                                                       args.attention_heads, args.ffn_dim, args.dropout),
+                                                       args.attention_heads, args.ffn_dim, args.dropout,
+                                                       args.layer_norm),
                                    max_positions)
         print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on "
                       f"{len(train)} dialogues, tags {', '.join(tags) or 'none'}")
@@ -207,17 +260,59 @@ def prepare_model(args: argparse.Namespace, train: list[Dialogue], checkpoint_di
         _build_base(args, train, base_dir)
     idist.barrier()
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    if args.pretrained_model_name and not args.resume:
+    if args.encoder_decoder_from and not args.resume:
+        model = build_encoder_decoder(args.encoder_decoder_from, tokenizer)
+    elif args.pretrained_model_name and not args.resume:
         model = load_pretrained_model(args.pretrained_model_name)
         fit_embeddings(model, tokenizer)
     else:  # the embedded BART, or a resumed run whose weights come from the checkpoint
         model = model_from_config(load_config(base_dir))
     if model.config.decoder_start_token_id is None:
         raise UserError("the model config has no decoder_start_token_id; set it in its config.json")
-    positions = getattr(model.config, "max_position_embeddings", None)
+    positions = position_limit(model.config)
     if positions is not None and max(args.max_source_length, args.max_target_length) > positions:
         raise UserError(f"--max_source_length/--max_target_length exceed the model's {positions} positions")
     return tokenizer, model
+
+
+class CollapseWatch:
+    """Says in plain words, after each validation line and at the end, when summaries ignore their dialogues."""
+
+    def __init__(self, verbose: int) -> None:
+        self.verbose = verbose
+        self.last: dict[str, float] | None = None
+        self.by_epoch: dict[int, dict[str, float]] = {}
+
+    def attach(self, trainer, evaluator) -> None:
+        if evaluator is None:
+            return
+        from ignite.engine import Events
+
+        @evaluator.on(Events.COMPLETED)
+        def remember(engine) -> None:
+            self.last = {k: float(v) for k, v in engine.state.metrics.items() if isinstance(v, (int, float))}
+            self.by_epoch[trainer.state.epoch] = self.last
+            warning = collapse_warning(self.last)
+            if warning:  # printed after the validation line, which the engine writes once validation returns
+                trainer.state.collapse_warning = warning
+
+        def say(engine) -> None:
+            warning = getattr(engine.state, "collapse_warning", None)
+            if warning:
+                print_on_main(self.verbose, f"  {warning}")
+                engine.state.collapse_warning = None
+
+        trainer.add_event_handler(Events.ITERATION_COMPLETED, say)
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, say)
+
+    def final_report(self, best_epoch: int | None) -> str:
+        metrics = self.by_epoch.get(best_epoch, self.last) if best_epoch is not None else self.last
+        count, share = metrics.get("distinct_summaries", 0.0), metrics.get("distinct", 0.0)
+        total = round(count / share) if share else 0
+        line = (f"Input dependence of the saved model: {int(count)} distinct summaries for {total} validation "
+                f"dialogues, shuffle_gap={metrics.get('shuffle_gap', float('nan')):.3f} nats per token")
+        warning = collapse_warning(metrics)
+        return f"{line}\n{warning}" if warning else f"{line} (the summaries depend on the dialogues)"
 
 
 def train_worker(local_rank: int, job: TrainJob) -> None:
@@ -225,7 +320,8 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     args = argparse.Namespace(**job.args)
     options = EngineOptions.from_namespace(args)
     checkpoint_dir = options.resolved_checkpoint_dir(args.model_fn)
-    base_model = args.pretrained_model_name or EMBEDDED
+    base_model = args.pretrained_model_name or (f"bert2bert:{args.encoder_decoder_from}"
+                                                if args.encoder_decoder_from else EMBEDDED)
     if args.resume:  # the data order and the defaults follow the run being continued
         resumed = resumed_run_meta(checkpoint_dir)
         options.seed = resumed_seed(resumed, options.seed, args.verbose)
@@ -257,11 +353,14 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     meta = {"task": "summarization", "base_model": base_model, "seed": options.seed, RUN_KEY: identity,
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
-    result = fit(model, train_loader, summarization_loss, options, checkpoint_dir, valid_loader=valid_loader,
+    watch = CollapseWatch(args.verbose)
+    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+    loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id)
+    result = fit(model, train_loader, loss_fn, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
                  meta=meta,
                  run_name=Path(args.model_fn).name, run_config=job.args,
-                 attach_handlers=all_handlers(sweep_trial_handlers(),
+                 attach_handlers=all_handlers(sweep_trial_handlers(), watch.attach,
                                               curves.recorder(Path(args.model_fn).name, checkpoint_dir, options).attach))
     if is_main_process():
         info = SummarizerInfo(max_source_length=args.max_source_length, max_target_length=args.max_target_length,
@@ -271,5 +370,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
         best = (f"best {result.best_metric}={result.best_score:.2f} at epoch {result.best_epoch}"
                 if result.best_score is not None else f"weights of epoch {result.epochs_run}")
         print_on_main(args.verbose, f"Saved the summarizer ({best}) to {args.model_fn}")
+        if watch.last is not None:
+            print_on_main(args.verbose, watch.final_report(result.best_epoch))
         curves.save(args.model_fn, lambda message: print_on_main(args.verbose, message))
     idist.barrier()

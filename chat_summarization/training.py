@@ -1,58 +1,115 @@
 """What the shared engine needs from summarization: a training loss and validation by ``generate()``.
 
-Training is teacher-forced cross-entropy on the summary tokens (labels -100 on padding).
-Validation writes summaries with the configured beam search and scores them with ROUGE, so the
-best checkpoint is the one that writes the best summaries, not the best teacher-forced guesses.
+Training is teacher-forced cross-entropy on the summary tokens (labels -100 on padding), optionally
+label-smoothed. Validation writes summaries with the configured beam search and scores them with
+ROUGE, so the best checkpoint is the one that writes the best summaries, not the best teacher-forced
+guesses. It also checks that the summaries depend on the dialogues (:mod:`.collapse`).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
-from ignite.metrics import Average, Metric
+from ignite.metrics import Metric
 from torch import nn
+from torch.nn import functional as F
 from transformers import PreTrainedTokenizerBase
 
 from simple_ntc.engine import StepOutput
 
+from .collapse import DistinctShare, InputDependence, TokenWeightedLoss
 from .features import IGNORE_INDEX
 from .generate import GenerationSettings, generate_ids
 from .metrics import METRIC_NAMES, RougeF1
 from .rouge import Tokenizer
 from .tokenizer import SummaryDecoder
 
-VALID_METRIC_NAMES = (*METRIC_NAMES, "loss")
+VALID_METRIC_NAMES = (*METRIC_NAMES, "loss", "distinct", "shuffle_gap")
 
 
-def summarization_loss(model: nn.Module, batch: dict[str, Any]) -> StepOutput:
-    """Mean token cross-entropy and token accuracy of the summary given the dialogue."""
+def token_losses(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor, label_smoothing: float = 0.0,
+                 decoder_input_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed token cross-entropy of ``labels`` given the batch's dialogues, and the logits.
+
+    |labels| = (batch_size, target_length); without ``decoder_input_ids`` they are shifted right (the
+    model's own ``prepare_decoder_input_ids_from_labels``) into the decoder inputs. The loss is ours,
+    so the model computes none.
+    """
+    if decoder_input_ids is None:
+        decoder_input_ids = getattr(model, "module", model).prepare_decoder_input_ids_from_labels(labels=labels)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                decoder_input_ids=decoder_input_ids, use_cache=False)
+    logits = out.logits  # |logits| = (batch_size, target_length, vocab_size)
+    total = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX,
+                            reduction="sum", label_smoothing=label_smoothing)
+    return total, logits
+
+
+def masked_decoder_inputs(model: nn.Module, labels: torch.Tensor, rate: float, mask_id: int) -> torch.Tensor:
+    """Decoder inputs (labels shifted right) with a ``rate`` share of the summary tokens replaced by ``mask_id``.
+
+    The decoder then cannot predict a summary from its own prefix alone and has to read the dialogue
+    (word dropout against a decoder that ignores its encoder). |result| = |labels|.
+    """
+    core = getattr(model, "module", model)
+    inputs = core.prepare_decoder_input_ids_from_labels(labels=labels)
+    masked = torch.rand(inputs.shape, device=inputs.device) < rate
+    masked[:, 0] = False  # the decoder start token stays
+    return inputs.masked_fill(masked, mask_id)
+
+
+def summarization_loss(model: nn.Module, batch: dict[str, Any], label_smoothing: float = 0.0,
+                       decoder_mask_rate: float = 0.0, mask_id: int | None = None) -> StepOutput:
+    """Mean token cross-entropy (label-smoothed when asked) and token accuracy of the summary given the dialogue."""
     labels = batch["labels"]  # |labels| = (batch_size, target_length)
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels,
-                use_cache=False)
-    # |out.logits| = (batch_size, target_length, vocab_size)
     real = labels != IGNORE_INDEX
-    accuracy = (out.logits.detach().argmax(-1)[real] == labels[real]).float().mean()
-    return StepOutput(out.loss, accuracy)
+    decoder_inputs = None
+    if decoder_mask_rate > 0 and mask_id is not None and model.training:
+        decoder_inputs = masked_decoder_inputs(model, labels, decoder_mask_rate, mask_id)
+    total, logits = token_losses(model, batch, labels, label_smoothing, decoder_inputs)
+    accuracy = (logits.detach().argmax(-1)[real] == labels[real]).float().mean()
+    return StepOutput(total / real.sum().clamp(min=1), accuracy)
+
+
+def training_loss(label_smoothing: float, decoder_mask_rate: float, mask_id: int | None):
+    """``summarization_loss`` with the training options bound (picklable)."""
+    return functools.partial(summarization_loss, label_smoothing=label_smoothing,
+                             decoder_mask_rate=decoder_mask_rate, mask_id=mask_id)
+
+
+def shuffled_labels(labels: torch.Tensor) -> torch.Tensor:
+    """Each row's summary paired with the next row's dialogue (a rotation by one row)."""
+    return labels.roll(1, dims=0)
 
 
 class GenerateForValidation:
-    """``eval_fn`` of the engine: teacher-forced loss plus summaries written by ``generate()``."""
+    """``eval_fn`` of the engine: summed token losses (matched and shuffled pairs) and generated summaries."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, settings: GenerationSettings) -> None:
         self.decode = SummaryDecoder(tokenizer)
         self.settings = settings
 
     def __call__(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Any]:
-        loss = summarization_loss(model, batch).loss
+        labels = batch["labels"]  # |labels| = (batch_size, target_length)
+        tokens = int((labels != IGNORE_INDEX).sum())
+        matched, _ = token_losses(model, batch, labels)
+        shuffled = None
+        if labels.size(0) > 1:  # the same summaries, each beside another dialogue
+            shuffled_ids = shuffled_labels(labels)
+            shuffled = float(token_losses(model, batch, shuffled_ids)[0]), int((shuffled_ids != IGNORE_INDEX).sum())
         summary_ids = generate_ids(model, batch, self.settings)  # |summary_ids| = (batch_size, summary_length)
-        return {"loss": float(loss), "predictions": self.decode(summary_ids.tolist()),
-                "references": batch["references"]}
+        return {"loss_sum": float(matched), "tokens": tokens, "shuffled": shuffled,
+                "predictions": self.decode(summary_ids.tolist()), "references": batch["references"]}
 
 
 def validation_metrics(rouge_tokenizer: str | Tokenizer, device: torch.device | str = "cpu") -> dict[str, Metric]:
-    """ROUGE-1/2/L F1 and their mean (``rouge_mean``) of generated summaries, and the validation loss."""
+    """ROUGE F1 of generated summaries, the token-weighted validation loss, and the collapse checks."""
     return {
         "rouge": RougeF1(rouge_tokenizer, output_transform=lambda out: (out["predictions"], out["references"]),
                          device=device),
-        "loss": Average(output_transform=lambda out: out["loss"], device=device),
+        "loss": TokenWeightedLoss(output_transform=lambda out: (out["loss_sum"], out["tokens"]), device=device),
+        "distinct": DistinctShare(output_transform=lambda out: out["predictions"], device=device),
+        "shuffle_gap": InputDependence(output_transform=lambda out: (out["loss_sum"], out["tokens"],
+                                                                     out["shuffled"]), device=device),
     }

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "summarization"
 VALID, TEST, TRAIN = FIXTURES / "valid.csv", FIXTURES / "test.csv", FIXTURES / "train.csv"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "WANDB_MODE": "disabled"}
+# --max_length 64: the longest fixture summary has 56 tokens (at 40 two summaries were cut, costing ~10 ROUGE)
 TINY_BART = ["--d_model", "64", "--encoder_layers", "1", "--decoder_layers", "1", "--attention_heads", "2",
-             "--ffn_dim", "128", "--vocab_size", "300", "--dropout", "0", "--max_length", "40"]
+             "--ffn_dim", "128", "--vocab_size", "300", "--dropout", "0", "--max_length", "64"]
 
 
 def run(script: str, *args: str | Path) -> subprocess.CompletedProcess:
@@ -69,6 +70,11 @@ def trained(tmp_path_factory) -> Path:
                  "--valid_every", "20", "--num_beams", "2", "--verbose", "1")
     assert result.returncode == 0, result.stderr
     assert "Saved the summarizer (best rouge_mean=" in result.stdout
+    # the memorized model reads its dialogues: every summary differs, and mismatched pairs cost far more
+    assert ("Input dependence of the saved model: 4 distinct summaries for 4 validation dialogues" in result.stdout
+            and "(the summaries depend on the dialogues)" in result.stdout)
+    gap = float(result.stdout.split("Input dependence of the saved model:")[1].split("shuffle_gap=")[1].split()[0])
+    assert gap > 0.05, result.stdout  # 0.14-0.21 nats per token over seeds 1-3; a collapsed model: < 0.001
     return model_dir
 
 
@@ -76,10 +82,10 @@ def test_training_saves_a_self_contained_summarizer(trained):
     assert {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
             "summarization_config.json"} <= {p.name for p in trained.iterdir()}
     info = json.loads((trained / "summarization_config.json").read_text(encoding="utf-8"))
-    assert info["generation"] == {"num_beams": 2, "max_length": 40, "no_repeat_ngram_size": 0, "length_penalty": 1.0}
+    assert info["generation"] == {"num_beams": 2, "max_length": 64, "no_repeat_ngram_size": 0, "length_penalty": 1.0}
     assert info["tags"] == ["#Person1#", "#Person2#"] and info["base_model"] == "embedded-bart"
     generation = json.loads((trained / "generation_config.json").read_text(encoding="utf-8"))
-    assert (generation["num_beams"], generation["max_new_tokens"]) == (2, 40)
+    assert (generation["num_beams"], generation["max_new_tokens"]) == (2, 64)
     checkpoints = trained.with_name("model.ckpt")
     last = torch.load(find_last_checkpoint(checkpoints), weights_only=True)
     assert last["meta"]["task"] == "summarization"
@@ -95,7 +101,7 @@ def test_round_trip_summarize_then_score_the_memorized_dialogues(trained, tmp_pa
     result = run("summarize.py", "--model_fn", trained, "--test_fn", VALID, "--output", output)
     assert result.returncode == 0, result.stderr
     assert "summarize" in result.stderr  # the progress bar
-    assert f"wrote 4 summaries to {output} (num_beams=2, max_length=40)" in result.stderr
+    assert f"wrote 4 summaries to {output} (num_beams=2, max_length=64)" in result.stderr
     rows = read_csv(output)
     assert rows[0] == ["fname", "summary"]
     assert [r[0] for r in rows[1:]] == ["dev_0", "dev_1", "dev_2", "dev_3"]
@@ -105,7 +111,10 @@ def test_round_trip_summarize_then_score_the_memorized_dialogues(trained, tmp_pa
 
     code, out, _ = cli("summarize", "--score", "--pred", output, "--ref", VALID)
     assert code == 0 and out.splitlines()[-1].startswith("final")
-    assert float(out.splitlines()[-1].split()[-1]) >= 80.0, out  # a correct pipeline memorizes 4 dialogues
+    # A correct pipeline memorizes 4 dialogues: 85.6-100 over seeds 42, 1, 2, 3 (one summary can still go astray
+    # on another CPU's float kernels); lead2 scores 27.6 and the template 26.1 on these dialogues.
+    assert float(out.splitlines()[-1].split()[-1]) >= 60.0, out
+    assert len({summary for _, summary in rows[1:]}) == 4  # four different summaries, one per dialogue
 
     code, out, _ = cli("summarize", "--score", "--pred", output, "--ref", VALID, "--ref", FIXTURES / "valid_other.csv")
     lines = out.splitlines()
@@ -129,6 +138,36 @@ def test_summarize_test_files_without_summary_and_json_lines(trained, tmp_path):
                  "--output", jsonl_output, "--batch_size", "2")
     assert result.returncode == 0, result.stderr
     assert [r[0] for r in read_csv(jsonl_output)] == ["fname", "en_0", "en_1", "en_2"]
+
+
+def test_an_empty_dialogue_gets_an_empty_summary_and_a_file_line_warning(trained, tmp_path, cli):
+    test = tmp_path / "test.csv"
+    test.write_text('fname,dialogue\na,"#Person1#: 커피 한 잔 주세요."\nb,"  "\nc,"#Person2#: 네."\n', encoding="utf-8")
+    output = tmp_path / "out.csv"
+    code, _, err = cli("summarize", "--model_fn", trained, "--test_fn", test, "--output", output, "--no-progress")
+    assert code == 0, err
+    assert f"warning: {test}:3: empty dialogue for fname 'b'; its summary is left empty" in err
+    rows = read_csv(output)
+    assert [r[0] for r in rows[1:]] == ["a", "b", "c"] and rows[2][1] == "" and rows[1][1] and rows[3][1]
+
+
+def test_summarize_warns_when_most_summaries_are_identical(tmp_path, cli):
+    model = tmp_path / "collapsed"
+    code, out, err = cli("train", *train_args(model, "--n_epochs", "1", "--verbose", "1"))
+    assert code == 0, err
+    assert "WARNING: the summaries do not depend on the dialogues" in out  # validation line and final report
+    output = tmp_path / "out.csv"
+    code, _, err = cli("summarize", "--model_fn", model, "--test_fn", VALID, "--output", output, "--no-progress")
+    assert code == 0 and "summaries in " + str(output) + " are the same text" in err, err
+
+
+def test_summarization_help_shows_the_summarization_defaults(cli):
+    code, text, _ = cli("train", "--task", "summarization", "--help")
+    assert code == 0
+    text = " ".join(text.split())  # argparse wraps the help lines
+    assert "1e-3 for the embedded BART" in text and "5e-5 for a pretrained model" in text
+    assert "constant for the embedded BART, linear for a pretrained model" in text
+    assert "RNN/CNN" not in text
 
 
 def test_baselines_and_vote_through_the_cli(cli, tmp_path):
@@ -269,7 +308,8 @@ def test_train_user_mistakes_are_one_line_errors(cli, tmp_path):
          f"train.py: error: {TEST}:1: no summary column (expected summary or summary1..summaryN) in fname, dialogue"),
         (["--task", "summarization", "--model_fn", tmp_path / "m", "--train_fn", VALID, "--valid_fn", VALID,
           "--valid_metric", "bleu"], "train.py: error: --valid_metric 'bleu' is not computed for summarization; "
-                                     "choose from rouge1, rouge2, rougeL, rouge_mean, loss"),
+                                     "choose from rouge1, rouge2, rougeL, rougeLsum, rouge_mean, loss, distinct, "
+                                     "shuffle_gap"),
         (["--task", "summarization", "--model_fn", a_file, "--train_fn", VALID],
          f"train.py: error: --model_fn {a_file} is a file; a summarizer is saved as a directory"),
         (["--task", "summarization", "--model_fn", tmp_path / "m", "--train_fn", VALID, "--resume"],

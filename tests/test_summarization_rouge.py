@@ -13,11 +13,13 @@ from chat_summarization.baselines import baseline_summaries, lead
 from chat_summarization.dataset import Dialogue
 from chat_summarization.metrics import RougeF1
 from chat_summarization.rouge import (
+    ROUGE_TYPES,
     KiwiTokenizer,
+    make_scorer,
     SpaceTokenizer,
     get_tokenizer,
-    lcs_length,
     score_corpus,
+    split_sentences,
 )
 from chat_summarization.vote import consensus_index, vote
 
@@ -49,7 +51,7 @@ def rouge_score_reference(predictions, references):
 def test_identical_korean_strings_score_100_where_rouge_scores_default_gives_0():
     report = score_corpus([KOREAN], [[KOREAN]])
     assert report.tokenizer == "kiwi"
-    assert report.mean == {"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0}
+    assert report.mean == {"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0} and report.lsum_mean == 100.0
     assert report.final == 100.0
     plain = "의사는 환자에게 묻는다."
     assert score_corpus([plain], [[plain]]).final == 100.0
@@ -109,16 +111,30 @@ def test_report_prints_mean_and_best_columns_for_several_references():
     assert report.format().splitlines() == [
         "1 summaries, 2 reference(s) each at most, tokenizer: space",
         "          mean-ref  best-ref",
-        "ROUGE-1      50.00    100.00",
-        "ROUGE-2      50.00    100.00",
-        "ROUGE-L      50.00    100.00",
-        "final        50.00    100.00",
+        "ROUGE-1        50.00    100.00",
+        "ROUGE-2        50.00    100.00",
+        "ROUGE-L        50.00    100.00",
+        "ROUGE-Lsum     50.00    100.00",
+        "final          50.00    100.00",
     ]
 
 
-def test_lcs_length():
-    assert lcs_length("a b c d e".split(), "a c e x".split()) == 3
-    assert lcs_length([], ["a"]) == 0
+def test_rouge_lsum_is_rouge_scores_sentence_level_lcs_and_differs_from_rouge_l():
+    prediction = "a b c. d e f."
+    reference = "d e f. a b c."
+    report = score_corpus([prediction], [[reference]], tokenizer="word")
+    scorer = rouge_scorer.RougeScorer(["rougeL", "rougeLsum"])
+    expected = scorer.score("d e f.\na b c.", "a b c.\nd e f.")
+    assert report.mean["rougeL"] == pytest.approx(100 * expected["rougeL"].fmeasure) == pytest.approx(50.0)
+    assert report.lsum_mean == pytest.approx(100 * expected["rougeLsum"].fmeasure) == pytest.approx(100.0)
+    assert report.final == pytest.approx((100 + 80 + 50) / 3)  # ROUGE-Lsum stays outside the final score
+
+
+def test_korean_sentences_come_from_kiwi():
+    assert split_sentences(KiwiTokenizer(), [KOREAN, ""]) == [
+        ["#Person2#는 숨쉬기에 어려움을 겪는다.", "의사는 #Person1#에게 이에 대해 묻는다."], []]
+    report = score_corpus([KOREAN], [[KOREAN]])
+    assert report.lsum_mean == 100.0
 
 
 def test_ignite_metric_equals_corpus_scores_over_batches():
@@ -159,10 +175,10 @@ def test_metric_all_reduces_sums_and_counts_across_two_processes():
 
 
 def test_vote_picks_the_consensus_candidate_and_the_first_on_ties():
-    tokens = SpaceTokenizer().tokenize_many
-    outlier, middle, near = tokens(["x y z w", "a b c d", "a b c e"])
-    assert consensus_index([outlier, middle, near]) == 1
-    assert consensus_index([middle, middle, middle]) == 0
+    scorer, lookup = make_scorer(SpaceTokenizer(), ROUGE_TYPES)
+    outlier, middle, near = lookup.prepare(["x y z w", "a b c d", "a b c e"])
+    assert consensus_index([outlier, middle, near], scorer) == 1
+    assert consensus_index([middle, middle, middle], scorer) == 0
     assert vote([["x y z w", "a b c d", "a b c e"], ["s", "s", "t"]], SpaceTokenizer()) == [1, 0]
 
 
