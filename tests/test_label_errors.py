@@ -84,4 +84,4 @@ def test_nsmc_slice_with_flipped_labels(tmp_path):
     result = run_cli("find_label_errors.py", "--train_fn", train, "--text_col", "document", "--label_col", "label",
                      "--linear", "--folds", 3, "--verbose", 0, "--output", output)
     assert result.returncode == 0, result.stderr
-    check_ranking(read_errors(output), flipped, 2000, 0.75, 0.5)
+    check_ranking(read_errors(output), flipped, 2000, 0.70, 0.5)  # measured: 0.77, 0.67
