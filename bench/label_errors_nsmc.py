@@ -1,6 +1,6 @@
 """README figure: find_label_errors.py on 10,000 NSMC rows with 10% of the labels flipped at random.
 
-    python bench/label_errors_nsmc.py --model cnn      # or: --model linear (the TF-IDF + LR baseline)
+    python bench/label_errors_nsmc.py --model cnn_linear   # or: cnn; linear (the TF-IDF + LR baseline)
 
 Writes the flipped file to a temporary directory, runs find_label_errors.py on it (5 folds) and prints
 the AUROC of ``1 - quality`` against "was flipped" and the share of flipped rows that cleanlab flags.
@@ -23,6 +23,7 @@ MODEL_FLAGS = {
             "64", "--window_sizes", "2", "3", "4", "--max_length", "100"],
     "linear": ["--linear"],
 }
+MODEL_FLAGS["cnn_linear"] = MODEL_FLAGS["cnn"] + ["--linear"]  # the CNN and the TF-IDF model, averaged
 
 
 def main() -> None:

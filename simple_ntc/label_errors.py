@@ -26,6 +26,8 @@ from .errors import UserError
 from .predict import Predictor, predict_proba
 
 HEADER = "line\tgiven\tsuggested\tquality\tissue\ttext"
+# train.py flags that mean nothing here: hidden from --help, refused when given
+NOT_APPLICABLE = ("task", "model_fn", "valid_fn", "test_fn", "test_ratio", "resume", "teacher", "distill_fn")
 
 
 def build_parser() -> ArgumentParser:
@@ -43,6 +45,9 @@ def build_parser() -> ArgumentParser:
         "cleanlab's label quality score in [0, 1], low = likely wrong; issue: 1 where cleanlab's find_label_issues\n"
         "flags the row). Format, model and training flags are train.py's (defaults: configs/classification.yaml,\n"
         "then configs/find_label_errors.yaml); --model_fn, --valid_fn and --test_fn are not used.")
+    for action in parser._actions:
+        if action.dest in NOT_APPLICABLE:
+            action.help = argparse.SUPPRESS
     group = parser.add_argument_group("label errors")
     group.add_argument("--folds", type=int, help="K: models trained, each on K-1 folds of --train_fn")
     group.add_argument("--output", help="TSV of every row, worst first (written atomically)")
@@ -53,11 +58,11 @@ def parse(argv: Sequence[str], config_dir: Path) -> argparse.Namespace:
     parser = build_parser()
     parser.set_defaults(**yaml_defaults(parser, config_dir / "classification.yaml"))
     args = parse_args(parser, config_dir / "find_label_errors.yaml", argv, required=["train_fn", "output"])
-    if args.task != "classification":
+    if args.task not in (None, "classification"):
         raise UserError("find_label_errors.py checks classification labels; drop --task")
     if args.regression:
         raise UserError("--regression labels are numbers: cleanlab ranks class labels; drop --regression")
-    for flag in ("valid_fn", "test_fn", "resume", "teacher"):
+    for flag in ("valid_fn", "test_fn", "resume", "teacher", "distill_fn"):
         if getattr(args, flag, None):
             raise UserError(f"--{flag} does not apply: every model trains and validates on folds of --train_fn")
     if args.folds is None or args.folds < 2:
