@@ -150,3 +150,19 @@ def test_explain_column_html_page_and_one_line_errors(ensemble_file, tmp_path):
                                   stdin="x\n"), "--explain_top_k must be a positive integer")
     assert_one_line_error(run_cli("classify.py", "--model_fn", ensemble_file, "--explain_html", tmp_path,
                                   stdin="x\n"), "--explain_html")
+
+
+@pytest.mark.parametrize("kind", ["space", "char", "word", "bpe", "kiwi"])
+def test_every_token_maps_to_its_whitespace_word_and_ids_match_the_model_input(kind):
+    texts = ["Hello, World! it's  fine", "  짜증나네요 정말 ㅋㅋ", "", "스토리 기대 이상이었어요 ㅠㅠ"]
+    tokenizer = TextTokenizer.train(kind, texts * 3, 12, bpe_vocab_size=60, pair=True)
+    encoded = tokenizer.encode_words(texts)
+    assert [ids for ids, _ in encoded] == tokenizer.encode(texts)
+    for text, (ids, words) in zip(texts, encoded):
+        assert all(-1 <= w < len(text.split()) for w in words) and len(ids) == len(words)
+        assert sorted(set(words) - {-1}) == sorted(set(words) - {-1})[:len(text.split())]
+    assert [w for w in encoded[1][1] if w >= 0][0] == 0 and max(encoded[1][1]) == 2  # 짜증나네요 / 정말 / ㅋㅋ
+    pairs = tokenizer.encode_pair_words(texts, texts[::-1])
+    assert [ids for ids, _ in pairs] == tokenizer.encode_pairs(texts, texts[::-1])
+    ids, words = pairs[0]  # 4 words, then the 4 words of the last text
+    assert words[ids.index(tokenizer.sep_id)] == -1 and max(words) >= 4  # the second text's words come after
