@@ -6,6 +6,9 @@ An empty (or whitespace-only) line prints an empty label field (``<TAB>`` and th
 line N always answers input line N. Sentence-pair models read ``text_a<TAB>text_b`` lines; multi-label
 models print every label at or above its threshold, comma-separated (as train.py reads label fields).
 
+``--explain`` adds the words behind each decision (:mod:`simple_ntc.explain`), ``--select_uncertain N``
+prints the lines most worth labeling (:mod:`simple_ntc.select`), ``--aspect_model`` chains a keyword
+model with a per-keyword sentiment model (:mod:`simple_ntc.chains`).
 ``--eval_fn labeled.tsv`` scores a labeled file instead (the training report, no training).
 ``--test_fn test.csv --id_col id --output submission.csv`` writes a competition submission
 (:mod:`simple_ntc.submission`). Regression models print the predicted score as the label field.
@@ -15,11 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import torch
 
+from .atomic import check_output_file
 from .config import ArgumentParser, parse_args
 from .data.corpus import add_format_arguments
 from .data.textfile import replaced_lines, without_line_breaks
@@ -28,6 +33,10 @@ from .predict import Predictor, is_regression, predict_proba
 from .serving import BACKENDS, QUANTIZATIONS
 from .serving.backends import load_for_serving
 from .submission import MULTI_LABEL_OUTPUTS
+
+if TYPE_CHECKING:
+    from .explain import Explanation
+    from .explain.html import ExplainedLine
 
 
 def build_parser() -> ArgumentParser:
@@ -67,6 +76,24 @@ def build_parser() -> ArgumentParser:
                         "(PyTorch: Linear/LSTM layers, CPU only; onnxruntime: ONNX Runtime's quantize_dynamic)")
     parser.add_argument("--threshold", type=float, help="multi-label: one probability threshold for every label "
                         "(empty: the thresholds saved with the model, 0.5 unless tuned)")
+    after = parser.add_argument_group("explanations, what to label next, keyword -> sentiment chains")
+    after.add_argument("--explain", action=argparse.BooleanOptionalAction,
+                       help="add a column before the text: the --explain_top_k words that most support the predicted "
+                       "label, strongest first, as word=score (score: the drop of the label's probability when the "
+                       "word, all its subwords, is masked; negative: the word lowers it); multi-label and chains: "
+                       "label:word=score,...;label:...")
+    after.add_argument("--explain_top_k", type=int, help="words per explanation")
+    after.add_argument("--explain_html", metavar="FILE", help="also write one offline HTML page: every line with its "
+                       "label(s), probabilities and its words coloured by score (written when stdin ends)")
+    after.add_argument("--select_uncertain", type=int, metavar="N", help="read all of stdin and print the N lines most "
+                       "worth labeling, most useful first, as score<TAB>labels<TAB>text")
+    after.add_argument("--select_by", choices=("uncertainty", "rarity", "mixed"),
+                       help="--select_uncertain score: uncertainty ((1 - max p) * K / (K - 1); multi-label: closeness "
+                       "of the most uncertain label to its threshold, in [0, 1]), rarity (share of the line's tokens "
+                       "unknown to the model's vocabulary) or mixed (their mean)")
+    after.add_argument("--aspect_model", metavar="FILE", help="sentence-pair model (sentiment<TAB>text<TAB>keyword rows) "
+                       "applied to (line, keyword) for each keyword the multi-label --model_fn predicts; prints "
+                       "keyword:sentiment keyword:sentiment<TAB>text (--output_probs: keyword_p:sentiment_p per pair)")
     evaluation = parser.add_argument_group("scoring a labeled file (--eval_fn)")
     evaluation.add_argument("--eval_fn", help="labeled corpus to score instead of classifying stdin")
     add_format_arguments(evaluation)
@@ -113,44 +140,128 @@ def chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+def split_pairs(predictor: Predictor, lines: Sequence[str]) -> tuple[list[str], list[str] | None]:
+    """Texts (and, for a sentence-pair model, second texts) of ``text_a<TAB>text_b`` lines."""
+    split = [line.split("\t", 1) for line in lines]
+    if not predictor.pair:
+        return list(lines), None
+    return [parts[0] for parts in split], [parts[1] if len(parts) > 1 else "" for parts in split]
+
+
+@dataclass
+class Explaining:
+    """``--explain``/``--explain_html``: how many words to print, and where the HTML page's lines go."""
+
+    top_k: int = 5
+    column: bool = True  # print the explanation column (--explain); False: only the HTML page
+    page: list[ExplainedLine] | None = None
+    batch_size: int = 64
+
+
 def format_rows(
-    predictor: Predictor, lines: list[str], models: Sequence[str], top_k: int, output_probs: bool
+    predictor: Predictor, lines: list[str], models: Sequence[str], top_k: int, output_probs: bool,
+    explaining: Explaining | None = None,
 ) -> list[str]:
-    """The output line of every input line."""
+    """The output line of every input line (with ``explaining``: and the words behind each decision)."""
     texts = [i for i, line in enumerate(lines) if line.strip()]
-    split = [lines[i].split("\t", 1) for i in texts]
-    pairs = [parts[1] if len(parts) > 1 else "" for parts in split] if predictor.pair else None
-    inputs = [parts[0] for parts in split] if pairs is not None else [lines[i] for i in texts]
+    inputs, pairs = split_pairs(predictor, [lines[i] for i in texts])
     fields = [("", "")] * len(lines)
+    targets: list[list[int]] = [[] for _ in texts]
     if texts:
         probs = predict_proba(predictor, inputs, pairs, models)  # |probs| = (len(texts), n_classes)
-        for row, p in zip(texts, probs):
+        for n, (row, p) in enumerate(zip(texts, probs)):
             if is_regression(predictor):  # the predicted score is the label field
                 fields[row] = (f"{p[0]:.4f}", f"{p[0]:.4f}")
                 continue
             if predictor.multi_label:
                 order = [i for i in p.argsort(descending=True).tolist() if p[i] >= predictor.thresholds[i]]
                 names = ",".join(predictor.labels[i] for i in order)  # label names may hold spaces
+                targets[n] = order
             else:
                 order = torch.topk(p, top_k).indices.tolist()
                 names = " ".join(predictor.labels[i] for i in order)
+                targets[n] = order[:1]
             fields[row] = (names, " ".join(f"{p[i]:.4f}" for i in order))
-    if output_probs:
-        return [f"{labels}\t{probs}\t{line}" for (labels, probs), line in zip(fields, lines)]
-    return [f"{labels}\t{line}" for (labels, _), line in zip(fields, lines)]
+    columns = [[labels] + ([probs] if output_probs else []) for labels, probs in fields]
+    if explaining is not None:
+        add_explanations(predictor, lines, texts, inputs, pairs, targets, models, fields, columns, explaining)
+    return ["\t".join([*cells, line]) for cells, line in zip(columns, lines)]
+
+
+def add_explanations(
+    predictor: Predictor, lines: list[str], texts: list[int], inputs: list[str], pairs: list[str] | None,
+    targets: list[list[int]], models: Sequence[str], fields: list[tuple[str, str]], columns: list[list[str]],
+    explaining: Explaining,
+) -> None:
+    """Append the explanation column to ``columns`` (and the lines to the HTML page)."""
+    from .explain import explain, format_explanations
+    from .explain.html import ExplainedLine
+
+    explained: list[list[Explanation]] = [[] for _ in lines]
+    if texts:
+        for row, found in zip(texts, explain(predictor, inputs, pairs, targets, models, explaining.batch_size)):
+            explained[row] = found
+    for row, line in enumerate(lines):
+        if explaining.column:
+            columns[row].append(format_explanations(explained[row], explaining.top_k, predictor.multi_label))
+        if explaining.page is not None:
+            explaining.page.append(ExplainedLine(fields[row][0], fields[row][1], line, explained[row]))
+
+
+def format_chained_rows(keywords: Predictor, aspects: Predictor, lines: list[str], models: Sequence[str],
+                        output_probs: bool, explaining: Explaining | None = None) -> list[str]:
+    """``keyword:sentiment ...<TAB>[probs<TAB>][explanation<TAB>]text`` for every line (--aspect_model)."""
+    from .chains import ChainedLine, chain
+    from .explain import format_explanations
+    from .explain.html import ExplainedLine
+
+    texts = [i for i, line in enumerate(lines) if line.strip()]
+    found = chain(keywords, aspects, [lines[i] for i in texts], models, explaining is not None,
+                  explaining.batch_size if explaining else 64)
+    chained = [ChainedLine() for _ in lines]
+    for row, line in zip(texts, found):
+        chained[row] = line
+    out = []
+    for line, c in zip(lines, chained):
+        cells = [c.labels()] + ([c.probs()] if output_probs else [])
+        if explaining is not None and explaining.column:
+            cells.append(format_explanations(c.explanations, explaining.top_k, True) if c.explanations else "")
+        if explaining is not None and explaining.page is not None:
+            explaining.page.append(ExplainedLine(c.labels(), c.probs(), line, c.explanations))
+        out.append("\t".join([*cells, line]))
+    return out
 
 
 def classify_stream(
     predictor: Predictor, stdin: BinaryIO, stdout: TextIO, models: Sequence[str], top_k: int = 1,
-    batch_size: int = 256, read_ahead: int = 8, output_probs: bool = False,
+    batch_size: int = 256, read_ahead: int = 8, output_probs: bool = False, explaining: Explaining | None = None,
+    aspects: Predictor | None = None,
 ) -> int:
     """Classify every line of ``stdin`` onto ``stdout``; returns the number of lines."""
     count = 0
     for chunk in chunks(read_lines(stdin), batch_size * read_ahead):
-        stdout.write("\n".join(format_rows(predictor, chunk, models, top_k, output_probs)) + "\n")
+        rows = (format_chained_rows(predictor, aspects, chunk, models, output_probs, explaining) if aspects
+                else format_rows(predictor, chunk, models, top_k, output_probs, explaining))
+        stdout.write("\n".join(rows) + "\n")
         stdout.flush()
         count += len(chunk)
     return count
+
+
+def select_lines(args: argparse.Namespace, predictor: Predictor, models: Sequence[str], stdout: TextIO) -> int:
+    """``--select_uncertain N``: read all of stdin, print the N lines most worth labeling as score<TAB>labels<TAB>text."""
+    from .select import most_useful, selection_scores
+
+    lines = [line for line in read_lines(sys.stdin.buffer) if line.strip()]
+    if not lines:
+        return 0
+    texts, pairs = split_pairs(predictor, lines)
+    probs = predict_proba(predictor, texts, pairs, models)  # |probs| = (len(lines), n_classes)
+    scores = selection_scores(predictor, probs, texts, pairs, args.select_by)
+    labels = [row.split("\t", 1)[0] for row in format_rows(predictor, lines, models, 1, False)]
+    chosen = most_useful(scores, args.select_uncertain)
+    stdout.write("".join(f"{float(scores[i]):.4f}\t{labels[i]}\t{lines[i]}\n" for i in chosen))
+    return len(chosen)
 
 
 def evaluate_file(args: argparse.Namespace, predictor: Predictor, models: Sequence[str]) -> None:
@@ -198,6 +309,7 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
     if args.eval_fn and not Path(args.eval_fn).is_file():
         raise UserError(f"--eval_fn: file not found: {args.eval_fn}")
     check_submission_args(args)
+    check_after_training_args(args)
     predictor = load_for_serving(args.model_fn, args.backend, args.quantize, device, args.batch_size)
     if args.threshold is not None:
         if not predictor.multi_label:
@@ -217,6 +329,54 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
         return 0
     if args.top_k > len(predictor.labels):
         raise UserError(f"--top_k {args.top_k} exceeds the {len(predictor.labels)} labels of the model")
+    if args.select_uncertain is not None:
+        if is_regression(predictor):
+            raise UserError("--select_uncertain ranks the uncertainty of labels; this model predicts a score "
+                            "(--regression)")
+        select_lines(args, predictor, models, sys.stdout)
+        return 0
+    aspects = None
+    if args.aspect_model:
+        from .chains import check_chain
+        from .predict import load_predictor
+
+        aspects = load_predictor(args.aspect_model, device, args.batch_size)
+        check_chain(predictor, aspects)
+    explaining = None
+    if args.explain or args.explain_html:
+        from .explain import masker_for
+
+        masker_for(predictor if aspects is None else aspects)  # a one-line error now for models it cannot explain
+        page: list[ExplainedLine] | None = [] if args.explain_html else None
+        explaining = Explaining(args.explain_top_k, bool(args.explain), page,
+                                args.batch_size)
     classify_stream(predictor, sys.stdin.buffer, sys.stdout, models, args.top_k, args.batch_size, args.read_ahead,
-                    args.output_probs)
+                    args.output_probs, explaining, aspects)
+    if explaining is not None and explaining.page is not None:
+        from .atomic import atomic_open
+        from .explain.html import render
+
+        with atomic_open(args.explain_html) as page:
+            page.write(render(explaining.page))
     return 0
+
+
+def check_after_training_args(args: argparse.Namespace) -> None:
+    """--explain, --select_uncertain and --aspect_model: values, and what combines with what."""
+    if args.explain_top_k < 1:
+        raise UserError(f"--explain_top_k must be a positive integer, got {args.explain_top_k}")
+    if args.select_uncertain is not None:
+        if args.select_uncertain < 1:
+            raise UserError(f"--select_uncertain must be a positive integer, got {args.select_uncertain}")
+        if args.explain or args.explain_html or args.aspect_model:
+            raise UserError("--select_uncertain ranks lines; it does not combine with --explain, --explain_html or "
+                            "--aspect_model")
+    if (args.explain or args.explain_html or args.select_uncertain or args.aspect_model) and (args.eval_fn or args.test_fn):
+        raise UserError("--explain, --select_uncertain and --aspect_model read stdin; drop --eval_fn/--test_fn")
+    if args.aspect_model:
+        if not Path(args.aspect_model).is_file():
+            raise UserError(f"--aspect_model: file not found: {args.aspect_model}")
+        if args.top_k != 1:
+            raise UserError("--aspect_model prints every keyword of the line; drop --top_k")
+    if args.explain_html:
+        check_output_file(args.explain_html, "--explain_html")

@@ -6,8 +6,10 @@ saved with the model as a JSON string, so classify.py tokenizes exactly as train
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -53,6 +55,29 @@ def kiwi_morphemes(texts: Sequence[str], dicts: str = LEGACY_KIWI_DICTS) -> list
         return []
     results = _kiwi(dicts).tokenize(list(texts))
     return [" ".join(token.form.replace(" ", "_") for token in tokens) for tokens in results]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each whitespace-separated word of ``text``: the units that explanations mask."""
+    return [match.span() for match in re.finditer(r"\S+", text)]
+
+
+def word_of_offset(text: str, starts: Sequence[int], start: int, end: int) -> int:
+    """Index of the word holding the first non-space character of ``text[start:end]``; -1 for none."""
+    for position in range(start, max(end, start + 1)):
+        if position < len(text) and not text[position].isspace():
+            return bisect.bisect_right(starts, position) - 1
+    return -1
+
+
+def _kiwi_words(texts: Sequence[str], dicts: str) -> tuple[list[str], list[list[int]]]:
+    """Space-joined Kiwi morphemes of each text (as :func:`kiwi_morphemes`) and the word of each morpheme."""
+    morphemes, words = [], []
+    for text, tokens in zip(texts, _kiwi(dicts).tokenize(list(texts))):
+        starts = [start for start, _ in word_spans(text)]
+        morphemes.append(" ".join(token.form.replace(" ", "_") for token in tokens))
+        words.append([word_of_offset(text, starts, token.start, token.start + token.len) for token in tokens])
+    return morphemes, words
 
 
 def _new_tokenizer(kind: str) -> Tokenizer:
@@ -131,13 +156,45 @@ class TextTokenizer:
 
     def encode_pairs(self, texts: Sequence[str], pairs: Sequence[str]) -> list[list[int]]:
         """``a <sep> b`` for each pair, at most ``max_length`` ids: the longer text loses tokens first."""
+        return [self._join(a, b, self.sep_id) for a, b in zip(self.encode(texts), self.encode(pairs))]
+
+    def _join(self, a: list[int], b: list[int], sep: int | None) -> list[int]:
+        """``a sep b`` cut to ``max_length``, as :meth:`encode_pairs` cuts a pair (``sep`` stands in for <sep>)."""
         if self.sep_id is None:
             raise UserError("this vocabulary was not trained for sentence pairs (it has no <sep> token)")
         budget = max(self.max_length - 1, 2)
+        keep_a = min(len(a), max(budget // 2, budget - len(b)))
+        return a[:keep_a] + [sep] + b[:budget - keep_a]
+
+    def encode_words(self, texts: Sequence[str]) -> list[tuple[list[int], list[int]]]:
+        """Token ids of each text as :meth:`encode` gives them, and the whitespace word (index) of each token.
+
+        A token outside every word (a char tokenizer's space marker, the ``<unk>`` of an empty text) gets -1.
+        """
+        words_of_morphemes = None
+        if self.kind == "kiwi":
+            morphemes, words_of_morphemes = _kiwi_words(texts, self.kiwi_dicts)
+            encodings = self.tokenizer.encode_batch(morphemes)
+        else:
+            encodings = self.tokenizer.encode_batch(list(texts))
+        encoded = []
+        for i, (text, encoding) in enumerate(zip(texts, encodings)):
+            if not encoding.ids:
+                encoded.append(([self.unk_id], [-1]))
+            elif words_of_morphemes is not None:  # one pre-tokenized "word" per morpheme
+                encoded.append((encoding.ids, [words_of_morphemes[i][w] for w in encoding.word_ids]))
+            else:
+                starts = [start for start, _ in word_spans(text)]
+                encoded.append((encoding.ids, [word_of_offset(text, starts, s, e) for s, e in encoding.offsets]))
+        return encoded
+
+    def encode_pair_words(self, texts: Sequence[str], pairs: Sequence[str]) -> list[tuple[list[int], list[int]]]:
+        """:meth:`encode_pairs` with the word of each token; words of ``b`` are numbered after those of ``a``."""
         joined = []
-        for a, b in zip(self.encode(texts), self.encode(pairs)):
-            keep_a = min(len(a), max(budget // 2, budget - len(b)))
-            joined.append(a[:keep_a] + [self.sep_id] + b[:budget - keep_a])
+        for text, (a, word_a), (b, word_b) in zip(texts, self.encode_words(texts), self.encode_words(pairs)):
+            shift = len(word_spans(text))
+            word_b = [w + shift if w >= 0 else -1 for w in word_b]
+            joined.append((self._join(a, b, self.sep_id), self._join(word_a, word_b, -1)))
         return joined
 
     def tokens(self, text: str) -> list[str]:
