@@ -17,7 +17,7 @@ from .model_file import load_model_file
 from .serving import QUANTIZATIONS
 from .serving.agreement import FP32_TOLERANCE, compare
 from .serving.backends import TORCH_PREDICTORS
-from .serving.kinds import check_supported
+from .serving.kinds import check_servable
 from .serving.onnx_export import EXPORTERS, export_graphs, quantize_graph
 from .serving.onnx_files import check_output, write_graphs
 from .serving.onnx_predict import onnx_predictor
@@ -70,7 +70,7 @@ def check_texts(check_fn: str | None, pair: bool) -> tuple[list[str], list[str] 
 def main(argv: Sequence[str], config_dir: Path) -> int:
     args = parse_args(build_parser(), config_dir / "export.yaml", argv, required=["model_fn", "output"])
     data = load_model_file(args.model_fn)
-    kind = check_supported(data.get("kind"), EXPORTERS, "ONNX export", args.model_fn)
+    kind = check_servable(data, EXPORTERS, "ONNX export", args.model_fn, regression=False)
     check_output(args.output, len(data.get("models", {})) or 1)
     texts, pairs = check_texts(args.check_fn, bool(data.get("pair")))
     reference = TORCH_PREDICTORS[kind](data, torch.device("cpu"), 64)

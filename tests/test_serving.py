@@ -184,3 +184,32 @@ def test_export_and_serving_mistakes_are_one_line_errors(rnn_cnn_file, tmp_path)
     assert load_for_serving(tmp_path / "cnn.onnx").model_names == ["cnn"]  # the backend follows the file
     with pytest.raises(UserError, match="holds other files"):
         export_main(["--model_fn", str(rnn_cnn_file), "--output", str(tmp_path)], CONFIG_DIR)
+
+
+def test_int8_keeps_the_linear_member_and_onnx_refuses_what_it_cannot_serve(tmp_path):
+    from simple_ntc.train import main as train_main
+
+    model_fn = tmp_path / "joint.pth"
+    train_main(["--model_fn", str(model_fn), "--train_fn", str(CLASSIFICATION / "sentiment_train.tsv"),
+                "--valid_fn", str(CLASSIFICATION / "sentiment_valid.tsv"), "--cnn", "--linear", "--tokenizer", "space",
+                "--word_vec_size", "16", "--n_filters", "8", "8", "--window_sizes", "3", "4", "--n_epochs", "2",
+                "--verbose", "0"], CONFIG_DIR)
+    fp32, int8 = load_predictor(model_fn), load_for_serving(model_fn, "torch", "int8")
+    assert int8.model_names == fp32.model_names and len(fp32.model_names) == 2  # the CNN and the TF-IDF member
+    linear = [name for name in fp32.model_names if name != "cnn"]
+    assert torch.equal(int8.probabilities(TEXTS, None, linear)[linear[0]],
+                       fp32.probabilities(TEXTS, None, linear)[linear[0]])
+    with pytest.raises(UserError, match=r"joint.pth: --backend onnxruntime does not serve the --linear \(TF-IDF\) member"):
+        load_for_serving(model_fn, "onnxruntime")
+    data = load_model_file(model_fn)
+    transformer = tmp_path / "transformer.pth"
+    save_model_file(transformer, {**data, "members": [], "models": {**data["models"], "transformer": {}}})
+    for backend, quantize in [("torch", "int8"), ("onnxruntime", "none")]:
+        with pytest.raises(UserError, match="does not support the --transformer model yet; use --backend torch"):
+            load_for_serving(transformer, backend, quantize)
+    regression = tmp_path / "regression.pth"
+    save_model_file(regression, {**data, "members": [], "regression": True})
+    with pytest.raises(UserError, match="--backend onnxruntime does not support --regression models yet"):
+        load_for_serving(regression, "onnxruntime")
+    result = run_cli("export.py", "--model_fn", regression, "--output", tmp_path / "out")
+    assert_one_line_error(result, "ONNX export does not support --regression models yet")

@@ -14,8 +14,8 @@ import torch
 
 from ..errors import UserError
 from ..model_file import load_model_file
-from ..predict import Predictor, load_predictor
-from .kinds import check_supported
+from ..predict import Predictor, load_predictor, predictor_from_file_data
+from .kinds import check_servable
 
 
 def is_onnx_model(path: str | Path) -> bool:
@@ -39,6 +39,17 @@ def _plm_from_file(data: dict[str, Any], device: torch.device, batch_size: int) 
 TORCH_PREDICTORS = {"rnn_cnn": _rnn_cnn_from_file, "plm": _plm_from_file}
 
 
+def with_members(predictor: Predictor, data: dict[str, Any], model_fn: str | Path, device: torch.device,
+                 batch_size: int) -> Predictor:
+    """``predictor`` joined with the file's ``--linear`` members (scikit-learn models, served as they are)."""
+    if not data.get("members"):
+        return predictor
+    from ..joint import JointPredictor
+
+    members = [predictor_from_file_data(model_fn, member, device, batch_size) for member in data["members"]]
+    return JointPredictor([predictor, *members])
+
+
 def load_for_serving(
     model_fn: str | Path, backend: str | None = None, quantize: str = "none",
     device: torch.device = torch.device("cpu"), batch_size: int = 256,
@@ -55,8 +66,9 @@ def load_for_serving(
         from .quantize import quantize_int8
 
         data = load_model_file(model_fn)
-        kind = check_supported(data.get("kind"), TORCH_PREDICTORS, "--quantize int8 with --backend torch", model_fn)
-        return quantize_int8(TORCH_PREDICTORS[kind](data, device, batch_size), kind, model_fn)
+        kind = check_servable(data, TORCH_PREDICTORS, "--quantize int8 with --backend torch", model_fn, members=True)
+        quantized = quantize_int8(TORCH_PREDICTORS[kind](data, device, batch_size), kind, model_fn)
+        return with_members(quantized, data, model_fn, device, batch_size)
     if backend != "onnxruntime":
         raise UserError(f"unknown --backend {backend!r}; choose torch or onnxruntime")
     from .onnx_predict import onnx_predictor, read_graphs
@@ -67,5 +79,7 @@ def load_for_serving(
     else:
         from .onnx_export import export_graphs
 
-        graphs = export_graphs(load_model_file(model_fn), model_fn)
+        data = load_model_file(model_fn)
+        check_servable(data, TORCH_PREDICTORS, "--backend onnxruntime", model_fn, regression=False)
+        graphs = export_graphs(data, model_fn)
     return onnx_predictor(graphs, model_fn, quantize, gpu_id if gpu_id is not None else 0, batch_size)
