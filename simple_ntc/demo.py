@@ -28,11 +28,14 @@ def scores_of(model_fn: Path) -> Callable[[], list[str]]:
     def lines() -> list[str]:
         import torch
 
-        report = torch.load(model_fn, map_location="cpu", weights_only=True)["report"]
+        data = torch.load(model_fn, map_location="cpu", weights_only=True)
+        report, baseline = data["report"], data.get("baseline", {})
         shown = []
         for split, per_model in report.items():
             n = next(iter(per_model.values())).get("n", "?")
             cells = [f"{name} {s['accuracy']:.3f}" for name, s in per_model.items()]
+            if split in baseline:
+                cells.append(f"baseline TF-IDF + linear {baseline[split]['accuracy']:.3f}")
             shown.append(f"{split} accuracy ({n} texts): " + " | ".join(cells))
         return shown
 
