@@ -10,22 +10,10 @@ Run ``python train.py --help`` (or ``--task summarization --help``) for every fl
 import sys
 from pathlib import Path
 
-from simple_ntc.config import load_yaml_mapping, peek_option
-from simple_ntc.errors import UserError, run_cli
+from simple_ntc.config import task_of
+from simple_ntc.errors import run_cli
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-TASKS = ("classification", "summarization")
-
-
-def task_of(argv: list[str]) -> str:
-    """``--task`` from the command line, else from ``--config``, else classification."""
-    task = peek_option(argv, "--task")
-    if task is None and peek_option(argv, "--config"):
-        task = load_yaml_mapping(Path(peek_option(argv, "--config")))[0].get("task")
-    task = task or "classification"
-    if task not in TASKS:
-        raise UserError(f"unknown --task {task!r}; choose from {', '.join(TASKS)}")
-    return task
 
 
 def main() -> int | None:

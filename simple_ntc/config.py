@@ -142,3 +142,17 @@ def parse_args(
         if getattr(args, dest, None) in (None, ""):
             parser.error(f"the following argument is required: {actions[dest].option_strings[-1]}")
     return args
+
+
+TASKS = ("classification", "summarization")
+
+
+def task_of(argv: Sequence[str]) -> str:
+    """train.py's ``--task`` in ``argv``, else the task of their ``--config``, else classification."""
+    task = peek_option(argv, "--task")
+    if task is None and peek_option(argv, "--config"):
+        task = load_yaml_mapping(Path(peek_option(argv, "--config")))[0].get("task")
+    task = task or "classification"
+    if task not in TASKS:
+        raise UserError(f"unknown --task {task!r}; choose from {', '.join(TASKS)}")
+    return task

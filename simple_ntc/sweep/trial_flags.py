@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import ArgumentParser, _coerce, load_yaml_mapping, parse_args, peek_option
+from ..config import ArgumentParser, _coerce, parse_args, peek_option, task_of
 from ..errors import UserError
 from .config import SweepConfig
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-TASKS = ("classification", "summarization")
 # flags every trial gets from the sweep; a configuration may not set them
 OWNED_FLAGS = ("model_fn", "checkpoint_dir", "resume", "wandb_name", "wandb_dir")
 METRIC_PREFIXES = ("valid/", "validation/")  # our name, and the tag the engine logs validation metrics under in W&B
@@ -66,17 +65,6 @@ def flag_tokens(action: argparse.Action, value: Any) -> list[str]:
     if action.nargs in ("+", "*") or isinstance(action.nargs, int):
         return [flag, *(value.split() if isinstance(value, str) else [str(value)])]
     return [flag, str(value)]
-
-
-def task_of(argv: Sequence[str]) -> str:
-    """``--task`` of the fixed flags, else the task of their ``--config``, else classification (as train.py)."""
-    task = peek_option(argv, "--task")
-    if task is None and peek_option(argv, "--config"):
-        task = load_yaml_mapping(Path(peek_option(argv, "--config")))[0].get("task")
-    task = task or "classification"
-    if task not in TASKS:
-        raise UserError(f"unknown --task {task!r}; choose from {', '.join(TASKS)}")
-    return task
 
 
 def build_train_parser(task: str) -> ArgumentParser:
