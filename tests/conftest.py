@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,10 @@ def assert_one_line_error(result: subprocess.CompletedProcess, expected: str) ->
     assert len(lines) == 1, result.stderr
     assert ": error: " in lines[0] and expected in lines[0], lines[0]
     assert "Traceback" not in result.stderr
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server or a process group under test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

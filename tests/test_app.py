@@ -34,7 +34,8 @@ from simple_ntc.curves import CurveHistory
 from simple_ntc.errors import run_cli
 from simple_ntc.model_file import save_model_file
 from simple_ntc.predict import load_predictor
-from tests.conftest import CLASSIFICATION, FIXTURES, ROOT, run_cli as run_root_script
+from tests.conftest import CLASSIFICATION, FIXTURES, ROOT, free_port
+from tests.conftest import run_cli as run_root_script
 from tests.tiny_bert import build_tiny_bert, corpus_texts
 
 CONFIGS = ROOT / "configs"
@@ -345,10 +346,6 @@ def find_chromium() -> str:
     pytest.skip("no Chromium browser to drive (Debian: apt-get install chromium; `make test` installs it when it can)")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

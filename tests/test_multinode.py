@@ -2,17 +2,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
-from tests.conftest import CLASSIFICATION, ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import CLASSIFICATION, ROOT, free_port
 
 
 def test_torchrun_two_nodes_one_process_each_trains_and_rank_0_alone_writes_the_model(tmp_path):

@@ -118,12 +118,9 @@ def _count_my_shard(local_rank: int) -> None:
 
 
 def test_distinct_summaries_are_counted_across_two_processes_with_unequal_shards():
-    import socket
-
     import ignite.distributed as idist
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with idist.Parallel(backend="gloo", nproc_per_node=2, master_addr="127.0.0.1", master_port=port) as parallel:
+    from tests.conftest import free_port
+
+    with idist.Parallel(backend="gloo", nproc_per_node=2, master_addr="127.0.0.1", master_port=free_port()) as parallel:
         parallel.run(_count_my_shard)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-import socket
 
 import ignite.distributed as idist
 import pytest
@@ -22,6 +21,7 @@ from chat_summarization.rouge import (
     split_sentences,
 )
 from chat_summarization.vote import consensus_index, vote
+from tests.conftest import free_port
 
 KOREAN = "#Person2#는 숨쉬기에 어려움을 겪는다. 의사는 #Person1#에게 이에 대해 묻는다."
 
@@ -167,10 +167,7 @@ def _score_my_half(local_rank: int) -> None:
 
 
 def test_metric_all_reduces_sums_and_counts_across_two_processes():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with idist.Parallel(backend="gloo", nproc_per_node=2, master_addr="127.0.0.1", master_port=port) as parallel:
+    with idist.Parallel(backend="gloo", nproc_per_node=2, master_addr="127.0.0.1", master_port=free_port()) as parallel:
         parallel.run(_score_my_half)
 
 
