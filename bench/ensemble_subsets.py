@@ -6,7 +6,9 @@
 train.py reports each model and the ensemble of all of them; this answers which members earn their
 place (e.g. RNN+CNN vs RNN+CNN+linear) without training again. The splits are rebuilt from the
 training config saved in the model file (files, hold-out ratios, seed), so a held-out test split is
-the same one train.py scored; the TF-IDF baseline of that run is printed as the last row.
+the same one train.py scored; the TF-IDF baseline of that run is printed as the last row. Each subset of
+several members appears twice: the plain mean, and (``, weighted``) the weighted mean with weights fitted
+on valid as ``train.py --ensemble_weights valid`` fits them (so its valid row is optimistic; test is not).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from simple_ntc.data.corpus import CorpusFormat  # noqa: E402
 from simple_ntc.data.splits import load_splits  # noqa: E402
 from simple_ntc.errors import run_cli  # noqa: E402
 from simple_ntc.model_file import load_model_file  # noqa: E402
+from simple_ntc.ensemble_weights import fit_weights, format_weights, targets_of  # noqa: E402
 from simple_ntc.models.ensemble import mean_probabilities  # noqa: E402
 from simple_ntc.predict import is_regression, load_predictor  # noqa: E402
 
@@ -39,7 +42,7 @@ def main() -> int:
     names = predictor.model_names
     from simple_ntc.evaluate import evaluate
 
-    results = {}
+    results, weights = {}, {}
     for split, examples in (("valid", splits.valid), ("test", splits.test)):
         if not examples:
             continue
@@ -48,11 +51,19 @@ def main() -> int:
         results[split] = {}
         for size in range(1, len(names) + 1):
             for subset in itertools.combinations(names, size):
+                chosen = {name: probs[name] for name in subset}
                 results[split]["+".join(subset)] = _score(predictor, examples, mean_probabilities(
-                    [probs[name] for name in subset]), evaluate)
+                    list(chosen.values())), evaluate)
+                if size > 1 and splits.valid:
+                    if split == "valid":  # weights fitted on valid, as train.py does, then applied to test
+                        weights[subset] = fit_weights(chosen, *targets_of(predictor, examples))
+                    results[split]["+".join(subset) + ", weighted"] = _score(predictor, examples, mean_probabilities(
+                        list(chosen.values()), list(weights[subset].values())), evaluate)
     baseline = data.get("baseline")
     print(f"{args.model_fn}: {len(splits.valid)} valid, {len(splits.test)} test examples; "
           f"ensembles are means of the members' {'predictions' if is_regression(predictor) else 'probabilities'}")
+    for subset, chosen in weights.items():
+        print(f"  weights of {'+'.join(subset)}, chosen on valid: {format_weights(chosen)}")
     print(format_scoreboard(results, baseline, baseline_member="linear" in names))
     return 0
 

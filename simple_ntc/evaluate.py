@@ -15,7 +15,7 @@ import numpy as np
 from .data.corpus import Example, example_pairs, example_targets
 from .errors import UserError
 from .metrics import LABEL_COUNT_COLUMNS, argmax, format_summary, multi_label_summary, single_label_summary
-from .models.ensemble import mean_probabilities
+from .models.ensemble import ensemble_probabilities
 from .plm.thresholds import apply_thresholds
 from .predict import Predictor, is_regression
 
@@ -48,7 +48,7 @@ def evaluate(predictor: Predictor, examples: Sequence[Example], models: Sequence
     names = list(models or predictor.model_names)
     probs = predictor.probabilities([e.text for e in examples], example_pairs(examples, predictor.pair), names)
     if len(names) > 1:
-        probs["ensemble"] = mean_probabilities(list(probs.values()))
+        probs["ensemble"] = ensemble_probabilities(predictor, probs)
     if is_regression(predictor):
         from .regression import scores_of, summary
 

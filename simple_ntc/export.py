@@ -14,6 +14,7 @@ import torch
 from .config import ArgumentParser, parse_args
 from .errors import UserError
 from .model_file import load_model_file
+from .predict import with_ensemble_weights
 from .serving import QUANTIZATIONS
 from .serving.agreement import FP32_TOLERANCE, compare
 from .serving.backends import TORCH_PREDICTORS
@@ -73,7 +74,7 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
     kind = check_servable(data, EXPORTERS, "ONNX export", args.model_fn, regression=False)
     check_output(args.output, len(data.get("models", {})) or 1)
     texts, pairs = check_texts(args.check_fn, bool(data.get("pair")))
-    reference = TORCH_PREDICTORS[kind](data, torch.device("cpu"), 64)
+    reference = with_ensemble_weights(TORCH_PREDICTORS[kind](data, torch.device("cpu"), 64), data)
     graphs = export_graphs(data, args.model_fn)
     fp32 = compare(reference, onnx_predictor(graphs, args.output), texts, pairs)
     print(f"ONNX fp32 vs PyTorch: {fp32}")

@@ -16,7 +16,7 @@ from .data.tokenization import TextTokenizer
 from .errors import UserError
 from .model_file import load_model_file
 from .models import build_model
-from .models.ensemble import mean_probabilities
+from .models.ensemble import ensemble_probabilities
 
 
 class Predictor(Protocol):
@@ -27,6 +27,10 @@ class Predictor(Protocol):
     classifiers); their ``labels`` is ``["score"]`` and ``probabilities`` returns, per model, the
     predicted values as |scores| = (len(texts), 1) instead of probabilities. The ensemble of
     regression models is the mean of their predictions, as for probabilities.
+
+    A predictor may also carry ``ensemble_weights`` (``{model_name: weight}``, chosen on validation by
+    train.py and saved in the model file): the ensemble is then the weighted mean
+    (:func:`~simple_ntc.models.ensemble.ensemble_probabilities`).
     """
 
     labels: list[str]
@@ -54,7 +58,7 @@ def predict_proba(
     models: Sequence[str] | None = None,
 ) -> torch.Tensor:
     """Probabilities of the (ensemble of the) chosen models. |probs| = (len(texts), len(labels))."""
-    return mean_probabilities(list(predictor.probabilities(texts, text_pairs, models).values()))
+    return ensemble_probabilities(predictor, predictor.probabilities(texts, text_pairs, models))
 
 
 class RNNCNNClassifier:
@@ -134,10 +138,20 @@ def load_predictor(path: str | Path, device: torch.device = torch.device("cpu"),
     members = [predictor_from_file_data(path, data, device, batch_size)]
     members += [predictor_from_file_data(path, member, device, batch_size) for member in data.get("members", [])]
     if len(members) == 1:
-        return members[0]
+        return with_ensemble_weights(members[0], data)
     from .joint import JointPredictor
 
-    return JointPredictor(members)
+    return with_ensemble_weights(JointPredictor(members), data)
+
+
+def with_ensemble_weights(predictor: Predictor, data: dict[str, Any]) -> Predictor:
+    """``predictor`` carrying the file's ``ensemble_weights`` (numbers per model name; others ignored)."""
+    saved = data.get("ensemble_weights")
+    if isinstance(saved, dict) and saved:
+        names = set(predictor.model_names)
+        predictor.ensemble_weights = {str(k): float(v) for k, v in saved.items()  # type: ignore[attr-defined]
+                                      if k in names and isinstance(v, (int, float))}
+    return predictor
 
 
 def predictor_from_file_data(path: str | Path, data: dict[str, Any], device: torch.device,

@@ -108,6 +108,10 @@ def build_parser() -> ArgumentParser:
     models.add_argument("--linear", action=argparse.BooleanOptionalAction,
                         help="keep the TF-IDF + logistic (--regression: ridge) regression baseline as a member of the "
                         "model file and of the ensemble (it is fitted and reported on every run either way)")
+    models.add_argument("--ensemble_weights", choices=("valid", "equal"),
+                        help="how the ensemble of several models averages them: valid = weights that minimize the "
+                        "validation loss (log loss; squared error with --regression), saved in the model file; "
+                        "equal = a plain mean (also used when there is no validation split)")
     models.add_argument("--bert", action=argparse.BooleanOptionalAction,
                         help="fine-tune a pretrained transformer (see --pretrained_model_name)")
     models.add_argument("--word_vec_size", type=int, help="embedding size of RNN/CNN/Transformer")
@@ -349,12 +353,14 @@ def train_worker(local_rank: int, args: argparse.Namespace) -> None:
     if not is_main_process():
         return
     predictor, baseline = with_baseline(args, predictor, splits)
+    weights = choose_ensemble_weights(args, predictor, splits)
     results = report(args, predictor, splits)
     baseline_results = None if args.linear else report_baseline(baseline, splits)
     print_on_main(args.verbose, "\n" + format_scoreboard(results, baseline_results, baseline_member=args.linear))
     config = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, list, type(None)))}
     save_model_file(args.model_fn, {**predictor.to_file_data(), "config": config, "report": _plain(results),
-                                    **({"baseline": baseline_results} if baseline_results else {})})
+                                    **({"baseline": baseline_results} if baseline_results else {}),
+                                    **({"ensemble_weights": weights} if weights else {})})
     print_on_main(args.verbose, f"\nSaved {', '.join(predictor.model_names)} to {args.model_fn}")
     curves.save(args.model_fn, lambda message: print_on_main(args.verbose, message))
 
@@ -378,6 +384,19 @@ def with_baseline(args: argparse.Namespace, predictor: Predictor | None,
     if MODEL_NAME in predictor.model_names:
         raise UserError(f"--linear: the model name {MODEL_NAME!r} is taken")
     return JointPredictor([predictor, baseline]), baseline
+
+
+def choose_ensemble_weights(args: argparse.Namespace, predictor: Predictor, splits: DataSplits) -> dict[str, float]:
+    """With several models and a validation split, ``--ensemble_weights valid`` fits the ensemble's weights."""
+    if len(predictor.model_names) < 2 or args.ensemble_weights != "valid" or not splits.valid:
+        return {}
+    from .ensemble_weights import choose_on_validation, format_weights
+
+    weights = choose_on_validation(predictor, splits.valid)
+    predictor.ensemble_weights = weights  # type: ignore[attr-defined]
+    print_on_main(args.verbose, f"Ensemble weights (chosen on valid, so the valid ensemble row is optimistic; "
+                  f"--ensemble_weights equal: a plain mean): {format_weights(weights)}")
+    return weights
 
 
 def report_baseline(baseline: Predictor, splits: DataSplits) -> dict[str, Any]:

@@ -213,3 +213,17 @@ def test_int8_keeps_the_linear_member_and_onnx_refuses_what_it_cannot_serve(tmp_
         load_for_serving(regression, "onnxruntime")
     result = run_cli("export.py", "--model_fn", regression, "--output", tmp_path / "out")
     assert_one_line_error(result, "ONNX export does not support --regression models yet")
+
+
+@pytest.mark.parametrize("backend, quantize", [("torch", "none"), ("torch", "int8"), ("onnxruntime", "none")])
+def test_every_backend_applies_the_saved_ensemble_weights(rnn_cnn_file, tmp_path, backend, quantize):
+    weighted = tmp_path / "weighted.pth"
+    save_model_file(weighted, {**load_model_file(rnn_cnn_file), "ensemble_weights": {"rnn": 0.0, "cnn": 1.0}})
+    predictor = load_for_serving(weighted, backend, quantize)
+    assert predictor.ensemble_weights == {"rnn": 0.0, "cnn": 1.0}
+    cnn_alone = predictor.probabilities(TEXTS, None, ["cnn"])["cnn"]
+    assert torch.allclose(predict_proba(predictor, TEXTS), cnn_alone, atol=1e-6)
+    if backend == "onnxruntime":  # the weights travel inside export.py's graphs too
+        output = tmp_path / "weighted.onnx"
+        assert run_cli("export.py", "--model_fn", weighted, "--output", output).returncode == 0
+        assert torch.allclose(predict_proba(load_for_serving(output), TEXTS), cnn_alone, atol=1e-4)

@@ -1,6 +1,7 @@
 """--transformer (a small encoder from scratch) and --tokenizer word, alone and in one file with RNN and --linear."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,3 +96,32 @@ def test_bad_transformer_flags_are_user_errors(tmp_path, extra, expected):
     argv = ["--model_fn", str(tmp_path / "m.pth"), "--train_fn", str(NEWS / "news_train.tsv"), "--transformer", *extra]
     with pytest.raises(UserError, match=expected):
         train_main(argv, ROOT / "configs")
+
+
+def test_ensemble_weights_chosen_on_valid_are_saved_reported_and_served(english_model):
+    """The weights minimize the valid log loss, travel in the file, and every path uses the weighted mean."""
+    from simple_ntc.data.corpus import CorpusFormat, read_corpus
+    from simple_ntc.ensemble_weights import one_hot, validation_loss
+    from simple_ntc.evaluate import evaluate
+    from simple_ntc.predict import predict_proba
+
+    model_fn, stdout = english_model
+    data = torch.load(model_fn, weights_only=True)
+    weights = data["ensemble_weights"]
+    assert list(weights) == ["rnn", "transformer", "linear"] and sum(weights.values()) == pytest.approx(1, abs=1e-3)
+    assert "Ensemble weights (chosen on valid" in stdout
+    predictor = load_predictor(model_fn)
+    assert predictor.ensemble_weights == weights
+    valid = read_corpus(NEWS / "news_valid.tsv", CorpusFormat()).examples
+    texts = [e.text for e in valid]
+    probs = predictor.probabilities(texts)
+    weighted = sum(weights[name] * p for name, p in probs.items()) / sum(weights.values())
+    assert torch.allclose(predict_proba(predictor, texts), weighted, atol=1e-6)
+    assert evaluate(predictor, valid)["ensemble"]["accuracy"] == data["report"]["valid"]["ensemble"]["accuracy"]
+    targets = one_hot([predictor.labels.index(e.label) for e in valid], len(predictor.labels))
+    stacked = torch.stack(list(probs.values())).numpy()
+    fitted = validation_loss(np.array(list(weights.values())), stacked, targets, "single_label")
+    assert fitted <= validation_loss(np.full(3, 1 / 3), stacked, targets, "single_label") + 1e-6
+    line = "NASA DISCOVERS a distant planet!"
+    served = run_cli("classify.py", "--model_fn", model_fn, "--output_probs", stdin=line + "\n")
+    assert served.stdout.split("\t")[1] == f"{predict_proba(predictor, [line])[0].max():.4f}"

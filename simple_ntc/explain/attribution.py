@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.ensemble import mean_probabilities
+from ..models.ensemble import ensemble_probabilities
 from ..predict import Predictor
 from .masking import Masker, masker_for
 
@@ -61,7 +61,7 @@ def explain(
         n_words = max(1, max(len(words[i]) for i in lines))
         forward = masker.prepare([texts[i] for i in lines], [pairs[i] for i in lines] if pairs is not None else None,
                                  [len(words[i]) for i in lines], models)
-        ablation = FeatureAblation(lambda keep: mean_probabilities(list(forward(keep).values())))
+        ablation = FeatureAblation(lambda keep: ensemble_probabilities(predictor, forward(keep)))
         keep = torch.ones(len(batch), n_words)  # |keep| = (batch, n_words)
         attributions = ablation.attribute(keep, baselines=0.0, target=[label for _, label in batch],
                                           feature_mask=torch.arange(n_words).unsqueeze(0),

@@ -14,7 +14,7 @@ import torch
 
 from ..errors import UserError
 from ..model_file import load_model_file
-from ..predict import Predictor, load_predictor, predictor_from_file_data
+from ..predict import Predictor, load_predictor, predictor_from_file_data, with_ensemble_weights
 from .kinds import check_servable
 
 
@@ -68,7 +68,7 @@ def load_for_serving(
         data = load_model_file(model_fn)
         kind = check_servable(data, TORCH_PREDICTORS, "--quantize int8 with --backend torch", model_fn, members=True)
         quantized = quantize_int8(TORCH_PREDICTORS[kind](data, device, batch_size), kind, model_fn)
-        return with_members(quantized, data, model_fn, device, batch_size)
+        return with_ensemble_weights(with_members(quantized, data, model_fn, device, batch_size), data)
     if backend != "onnxruntime":
         raise UserError(f"unknown --backend {backend!r}; choose torch or onnxruntime")
     from .onnx_predict import onnx_predictor, read_graphs

@@ -234,8 +234,11 @@ def export_graphs(data: Mapping[str, Any], source: object, quantize: str = "none
         raise
     except Exception as error:  # noqa: BLE001 - an exporter failure is reported, not a traceback
         raise UserError(f"{source}: ONNX export failed: {first_line(error)}") from None
+    weights = data.get("ensemble_weights")
     for graph in graphs:
         graph.metadata.update(quantized=None, opset=OPSET, exported_from=Path(str(source)).name)
+        if weights:
+            graph.metadata["ensemble_weights"] = dict(weights)
         graph.onnx_bytes = with_metadata(graph.onnx_bytes, graph.metadata)
         if quantize == "int8":
             quantize_graph(graph)

@@ -197,5 +197,7 @@ def onnx_predictor(
         for graph in graphs:
             if graph.metadata.get("quantized") != "int8":
                 quantize_graph(graph)
-    return PREDICTORS[kind](graphs, gpu_id, batch_size)
+    from ..predict import with_ensemble_weights
+
+    return with_ensemble_weights(PREDICTORS[kind](graphs, gpu_id, batch_size), graphs[0].metadata)
 
