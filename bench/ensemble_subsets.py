@@ -24,8 +24,7 @@ from simple_ntc.data.corpus import CorpusFormat  # noqa: E402
 from simple_ntc.data.splits import load_splits  # noqa: E402
 from simple_ntc.errors import run_cli  # noqa: E402
 from simple_ntc.model_file import load_model_file  # noqa: E402
-from simple_ntc.ensemble_weights import fit_weights, format_weights, targets_of  # noqa: E402
-from simple_ntc.models.ensemble import mean_probabilities  # noqa: E402
+from simple_ntc.ensemble import fit_weights, format_weights, mean_probabilities, targets_of  # noqa: E402
 from simple_ntc.predict import is_regression, load_predictor  # noqa: E402
 
 

@@ -20,18 +20,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-import torch
+import numpy as np
 
 from .atomic import check_output_file
 from .config import ArgumentParser, parse_args
 from .data.corpus import add_format_arguments
 from .data.textfile import replaced_lines, without_line_breaks
 from .errors import UserError
-from .predict import Predictor, is_regression, predict_proba
+from .predictor import Predictor, is_regression, predict_proba
 from .serving import BACKENDS, QUANTIZATIONS
-from .serving.backends import load_for_serving
 from .submission import MULTI_LABEL_OUTPUTS
 
 if TYPE_CHECKING:
@@ -168,17 +167,17 @@ def format_rows(
     fields = [("", "")] * len(lines)
     targets: list[list[int]] = [[] for _ in texts]
     if texts:
-        probs = predict_proba(predictor, inputs, pairs, models)  # |probs| = (len(texts), n_classes)
+        probs = np.asarray(predict_proba(predictor, inputs, pairs, models))  # |probs| = (len(texts), n_classes)
         for n, (row, p) in enumerate(zip(texts, probs)):
             if is_regression(predictor):  # the predicted score is the label field
                 fields[row] = (f"{p[0]:.4f}", f"{p[0]:.4f}")
                 continue
             if predictor.multi_label:
-                order = [i for i in p.argsort(descending=True).tolist() if p[i] >= predictor.thresholds[i]]
+                order = [i for i in np.argsort(-p, kind="stable").tolist() if p[i] >= predictor.thresholds[i]]
                 names = ",".join(predictor.labels[i] for i in order)  # label names may hold spaces
                 targets[n] = order
             else:
-                order = torch.topk(p, top_k).indices.tolist()
+                order = np.argsort(-p, kind="stable")[:top_k].tolist()
                 names = " ".join(predictor.labels[i] for i in order)
                 targets[n] = order[:1]
             fields[row] = (names, " ".join(f"{p[i]:.4f}" for i in order))
@@ -301,16 +300,13 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
     for flag in ("batch_size", "read_ahead", "top_k"):
         if getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
-    if args.gpu_id >= 0 and not torch.cuda.is_available():
-        raise UserError(f"--gpu_id {args.gpu_id} asks for a GPU but CUDA is not available; use --gpu_id -1")
-    device = torch.device("cpu") if args.gpu_id < 0 else torch.device(f"cuda:{args.gpu_id}")
     if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         raise UserError(f"--threshold must be in (0, 1), got {args.threshold}")
     if args.eval_fn and not Path(args.eval_fn).is_file():
         raise UserError(f"--eval_fn: file not found: {args.eval_fn}")
     check_submission_args(args)
     check_after_training_args(args)
-    predictor = load_for_serving(args.model_fn, args.backend, args.quantize, device, args.batch_size)
+    predictor = load_classifier(args)
     if args.threshold is not None:
         if not predictor.multi_label:
             raise UserError("--threshold applies to multi-label models; this model predicts one label per text")
@@ -340,7 +336,7 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
         from .chains import check_chain
         from .predict import load_predictor
 
-        aspects = load_predictor(args.aspect_model, device, args.batch_size)
+        aspects = load_predictor(args.aspect_model, torch_device(args.gpu_id), args.batch_size)
         check_chain(predictor, aspects)
     explaining = None
     if args.explain or args.explain_html:
@@ -359,6 +355,39 @@ def main(argv: Sequence[str], config_dir: Path) -> int:
         with atomic_open(args.explain_html) as page:
             page.write(render(explaining.page))
     return 0
+
+
+def runs_without_torch(args: argparse.Namespace) -> bool:
+    """Plain stdin classification on CPU of an export.py output: no PyTorch needed (fast start-up)."""
+    from .serving.onnx_format import is_onnx_model
+
+    plain = not (args.explain or args.explain_html or args.select_uncertain is not None or args.aspect_model
+                 or args.eval_fn or args.test_fn)
+    return (plain and args.gpu_id < 0 and args.backend in (None, "onnxruntime") and args.quantize == "none"
+            and is_onnx_model(args.model_fn))
+
+
+def torch_device(gpu_id: int) -> Any:
+    """The torch device of ``--gpu_id`` (imports PyTorch); a one-line error when CUDA is asked for but absent."""
+    import torch
+
+    if gpu_id >= 0 and not torch.cuda.is_available():
+        raise UserError(f"--gpu_id {gpu_id} asks for a GPU but CUDA is not available; use --gpu_id -1")
+    return torch.device("cpu") if gpu_id < 0 else torch.device(f"cuda:{gpu_id}")
+
+
+def load_classifier(args: argparse.Namespace) -> Predictor:
+    """``--model_fn`` on its backend; an RNN/CNN export on plain stdin runs on numpy and ONNX Runtime alone."""
+    if runs_without_torch(args):
+        from .serving.onnx_numpy import load_numpy_predictor
+
+        predictor = load_numpy_predictor(args.model_fn, args.batch_size)
+        if predictor is not None:
+            return predictor
+    device = torch_device(args.gpu_id)
+    from .serving.backends import load_for_serving
+
+    return load_for_serving(args.model_fn, args.backend, args.quantize, device, args.batch_size)
 
 
 def check_after_training_args(args: argparse.Namespace) -> None:

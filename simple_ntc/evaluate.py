@@ -15,7 +15,7 @@ import numpy as np
 from .data.corpus import Example, example_pairs, example_targets
 from .errors import UserError
 from .metrics import LABEL_COUNT_COLUMNS, argmax, format_summary, multi_label_summary, single_label_summary
-from .models.ensemble import ensemble_probabilities
+from .ensemble import ensemble_probabilities
 from .plm.thresholds import apply_thresholds
 from .predict import Predictor, is_regression
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,49 +16,10 @@ from .data.tokenization import TextTokenizer
 from .errors import UserError
 from .model_file import load_model_file
 from .models import build_model
-from .models.ensemble import ensemble_probabilities
+from .predictor import Predictor, is_regression, predict_proba, with_ensemble_weights
 
-
-class Predictor(Protocol):
-    """What classify.py and the training report need from any saved classifier.
-
-    Regression models (``train.py --regression``, e.g. sentence-pair similarity) also set
-    ``regression = True`` (read it with :func:`is_regression`: predictors without the attribute are
-    classifiers); their ``labels`` is ``["score"]`` and ``probabilities`` returns, per model, the
-    predicted values as |scores| = (len(texts), 1) instead of probabilities. The ensemble of
-    regression models is the mean of their predictions, as for probabilities.
-
-    A predictor may also carry ``ensemble_weights`` (``{model_name: weight}``, chosen on validation by
-    train.py and saved in the model file): the ensemble is then the weighted mean
-    (:func:`~simple_ntc.models.ensemble.ensemble_probabilities`).
-    """
-
-    labels: list[str]
-    multi_label: bool
-    pair: bool  # inputs are sentence pairs (text_a, text_b)
-    model_names: list[str]
-
-    def probabilities(
-        self, texts: Sequence[str], text_pairs: Sequence[str] | None = None, models: Sequence[str] | None = None
-    ) -> dict[str, torch.Tensor]:
-        """Per chosen model, |probs| = (len(texts), len(labels)) in input order: softmax, or sigmoid if multi-label.
-
-        For regression models: the predicted values, |scores| = (len(texts), 1).
-        """
-        ...
-
-
-def is_regression(predictor: Predictor) -> bool:
-    """Whether ``predictor`` predicts a real value (``--regression``) rather than labels."""
-    return bool(getattr(predictor, "regression", False))
-
-
-def predict_proba(
-    predictor: Predictor, texts: Sequence[str], text_pairs: Sequence[str] | None = None,
-    models: Sequence[str] | None = None,
-) -> torch.Tensor:
-    """Probabilities of the (ensemble of the) chosen models. |probs| = (len(texts), len(labels))."""
-    return ensemble_probabilities(predictor, predictor.probabilities(texts, text_pairs, models))
+__all__ = ["Predictor", "RNNCNNClassifier", "is_regression", "load_predictor", "predict_proba",
+           "predictor_from_file_data", "with_ensemble_weights"]
 
 
 class RNNCNNClassifier:
@@ -142,16 +103,6 @@ def load_predictor(path: str | Path, device: torch.device = torch.device("cpu"),
     from .joint import JointPredictor
 
     return with_ensemble_weights(JointPredictor(members), data)
-
-
-def with_ensemble_weights(predictor: Predictor, data: dict[str, Any]) -> Predictor:
-    """``predictor`` carrying the file's ``ensemble_weights`` (numbers per model name; others ignored)."""
-    saved = data.get("ensemble_weights")
-    if isinstance(saved, dict) and saved:
-        names = set(predictor.model_names)
-        predictor.ensemble_weights = {str(k): float(v) for k, v in saved.items()  # type: ignore[attr-defined]
-                                      if k in names and isinstance(v, (int, float))}
-    return predictor
 
 
 def predictor_from_file_data(path: str | Path, data: dict[str, Any], device: torch.device,

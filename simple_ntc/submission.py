@@ -15,12 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from .atomic import atomic_open
 from .errors import UserError
-from .plm.thresholds import apply_thresholds
-from .predict import Predictor, is_regression, predict_proba
+from .predictor import Predictor, is_regression, predict_proba
 
 MULTI_LABEL_OUTPUTS = ("labels", "columns")
 
@@ -120,6 +117,10 @@ def prediction_table(predictor: Predictor, rows: TestRows, models: Sequence[str]
         return [label_col or "score"], [[f"{value:.4f}"] for value in probs[:, 0].tolist()]
     if not predictor.multi_label:
         return [label_col or "label"], [[labels[i]] for i in probs.argmax(dim=-1).tolist()]
+    import torch
+
+    from .plm.thresholds import apply_thresholds
+
     on = apply_thresholds(probs, predictor.thresholds)  # |on| = (n_rows, n_labels)
     if multi_label_output == "columns":
         return list(labels), [[str(int(v)) for v in row] for row in on.tolist()]

@@ -390,7 +390,7 @@ def choose_ensemble_weights(args: argparse.Namespace, predictor: Predictor, spli
     """With several models and a validation split, ``--ensemble_weights valid`` fits the ensemble's weights."""
     if len(predictor.model_names) < 2 or args.ensemble_weights != "valid" or not splits.valid:
         return {}
-    from .ensemble_weights import choose_on_validation, format_weights
+    from .ensemble import choose_on_validation, format_weights
 
     weights = choose_on_validation(predictor, splits.valid)
     predictor.ensemble_weights = weights  # type: ignore[attr-defined]

@@ -85,8 +85,9 @@ def test_drop_flags_choose_the_models_of_the_ensemble(ensemble_model):
         expected = per_model[kept].max(dim=1).values.tolist()
         assert probs == pytest.approx(expected, abs=1e-4)
     both = classify(ensemble_model, lines, "--output_probs").stdout.splitlines()
-    mean = ((per_model["rnn"] + per_model["cnn"]) / 2).max(dim=1).values.tolist()
-    assert [float(line.split("\t")[1]) for line in both] == pytest.approx(mean, abs=1e-4)
+    w = predictor.ensemble_weights  # chosen on valid by train.py (--ensemble_weights valid)
+    mean = ((w["rnn"] * per_model["rnn"] + w["cnn"] * per_model["cnn"]) / (w["rnn"] + w["cnn"])).max(dim=1).values
+    assert [float(line.split("\t")[1]) for line in both] == pytest.approx(mean.tolist(), abs=1e-4)
     assert_one_line_error(classify(ensemble_model, lines, "--drop_rnn", "--drop_cnn"), "was dropped")
 
 

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from simple_ntc.ensemble_weights import fit_weights, one_hot, validation_loss
-from simple_ntc.models.ensemble import ensemble_probabilities, mean_probabilities
+from simple_ntc.ensemble import ensemble_probabilities, fit_weights, mean_probabilities, one_hot, validation_loss
 from simple_ntc.train import choose_ensemble_weights
 
 

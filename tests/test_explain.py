@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from simple_ntc.data.tokenization import TextTokenizer
+from simple_ntc.ensemble import ensemble_probabilities
 from simple_ntc.errors import UserError
 from simple_ntc.explain import explain, format_explanations, masker_for
 from simple_ntc.predict import RNNCNNClassifier, load_predictor, predict_proba
@@ -32,7 +33,7 @@ def masked_probability(predictor, text: str, masked: int, label: int, models) ->
     keep = torch.ones(1, n)
     keep[0, masked] = 0
     probs = masker_for(predictor).prepare([text], None, [n], models)(keep)
-    return float(torch.stack(list(probs.values())).mean(0)[0, label])
+    return float(ensemble_probabilities(predictor, probs)[0, label])  # the file's weights, as classify.py
 
 
 @pytest.mark.parametrize("models", [["rnn"], ["cnn"], ["rnn", "cnn"], ["rnn", "cnn", "linear"]])

@@ -227,3 +227,27 @@ def test_every_backend_applies_the_saved_ensemble_weights(rnn_cnn_file, tmp_path
         output = tmp_path / "weighted.onnx"
         assert run_cli("export.py", "--model_fn", weighted, "--output", output).returncode == 0
         assert torch.allclose(predict_proba(load_for_serving(output), TEXTS), cnn_alone, atol=1e-4)
+
+
+def test_classify_serves_an_rnn_cnn_export_without_importing_torch(rnn_cnn_file, tmp_path):
+    """A stand-in ``torch`` that cannot be imported: the export still classifies, as PyTorch does."""
+    weighted = tmp_path / "weighted.pth"
+    save_model_file(weighted, {**load_model_file(rnn_cnn_file), "ensemble_weights": {"rnn": 0.25, "cnn": 0.75}})
+    output = tmp_path / "weighted.onnx"
+    assert run_cli("export.py", "--model_fn", weighted, "--output", output).returncode == 0
+    blocked = tmp_path / "blocked" / "torch"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('torch is blocked by this test')\n")
+    lines = ["이 영화 정말 최고예요", "", "스토리 너무 지루해요", "최고", "a"]
+    stdin = "".join(line + "\n" for line in lines)
+    without = run_cli("classify.py", "--model_fn", output, "--top_k", 2, "--output_probs", stdin=stdin,
+                      env={"PYTHONPATH": str(blocked.parent)})
+    assert without.returncode == 0, without.stderr
+    with_torch = run_cli("classify.py", "--model_fn", weighted, "--top_k", 2, "--output_probs", stdin=stdin)
+    rows, expected = [r.split("\t") for r in without.stdout.splitlines()], [r.split("\t") for r in with_torch.stdout.splitlines()]
+    assert [r[0] for r in rows] == [r[0] for r in expected] and [r[2] for r in rows] == lines
+    for row, reference in zip(rows, expected):
+        assert [float(p) for p in row[1].split()] == pytest.approx([float(p) for p in reference[1].split()], abs=2e-4)
+    # the same stand-in stops the paths that need PyTorch, so the check above is not vacuous
+    assert "torch is blocked" in run_cli("classify.py", "--model_fn", weighted, stdin=stdin,
+                                         env={"PYTHONPATH": str(blocked.parent)}).stderr

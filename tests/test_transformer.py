@@ -101,7 +101,7 @@ def test_bad_transformer_flags_are_user_errors(tmp_path, extra, expected):
 def test_ensemble_weights_chosen_on_valid_are_saved_reported_and_served(english_model):
     """The weights minimize the valid log loss, travel in the file, and every path uses the weighted mean."""
     from simple_ntc.data.corpus import CorpusFormat, read_corpus
-    from simple_ntc.ensemble_weights import one_hot, validation_loss
+    from simple_ntc.ensemble import one_hot, validation_loss
     from simple_ntc.evaluate import evaluate
     from simple_ntc.predict import predict_proba
 

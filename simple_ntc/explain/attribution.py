@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.ensemble import ensemble_probabilities
+from ..ensemble import ensemble_probabilities
 from ..predict import Predictor
 from .masking import Masker, masker_for
 

@@ -16,12 +16,7 @@ from ..errors import UserError
 from ..model_file import load_model_file
 from ..predict import Predictor, load_predictor, predictor_from_file_data, with_ensemble_weights
 from .kinds import check_servable
-
-
-def is_onnx_model(path: str | Path) -> bool:
-    """An export.py output: a ``.onnx`` file, or a directory holding ``.onnx`` files."""
-    path = Path(path)
-    return path.suffix == ".onnx" and path.is_file() or path.is_dir() and any(path.glob("*.onnx"))
+from .onnx_format import is_onnx_model
 
 
 def _rnn_cnn_from_file(data: dict[str, Any], device: torch.device, batch_size: int) -> Predictor:

@@ -15,7 +15,6 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,11 @@ import torch
 from torch import nn
 
 from ..errors import UserError, first_line
+from .onnx_format import FORMAT, METADATA_KEY, VERSION, ExportedGraph
 from .kinds import check_supported
 
-FORMAT = "simple-ntc-onnx"
-VERSION = 1
-METADATA_KEY = "simple_ntc"
 OPSET = 17
 PROTOBUF_LIMIT = 2**31 - 1  # one ONNX file holds at most 2 GiB
-
-
-@dataclass
-class ExportedGraph:
-    """One serialized ONNX model and the metadata stored inside it."""
-
-    name: str
-    onnx_bytes: bytes
-    metadata: dict[str, Any]
 
 
 @contextlib.contextmanager

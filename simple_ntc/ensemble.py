@@ -1,6 +1,7 @@
-"""Ensemble weights chosen on the validation split (``train.py --ensemble_weights valid``).
+"""Ensembles: the (weighted) mean of the members' probabilities, and weights chosen on validation.
 
-An equal mean lets weak members drag a strong one down (on small English data the TF-IDF member is
+Torch-free (numpy arrays or torch tensors in, the same kind out), so classify.py's ONNX path runs
+without importing PyTorch. ``train.py --ensemble_weights valid``: an equal mean lets weak members drag a strong one down (on small English data the TF-IDF member is
 ten points above the RNN/CNN, and the equal mean sits between them). Here the weights are the point of
 the probability simplex that minimizes the validation loss of the weighted mean: log loss for
 single-label models, binary cross-entropy per label for multi-label ones, squared error for
@@ -13,9 +14,44 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 EPSILON = 1e-7  # floor of a probability under a logarithm
+
+
+def mean_probabilities(probs: Sequence[Any], weights: Sequence[float] | None = None) -> Any:
+    """(Weighted) mean of per-model probabilities. |probs[i]| = (n, n_classes) -> (n, n_classes).
+
+    ``probs``: torch tensors or numpy arrays (the result is of the same kind). ``weights`` (one per
+    model, non-negative) are normalized to sum to 1; None or all zero: equal weights.
+    """
+    if not probs:
+        raise ValueError("no model to ensemble")
+    equal = weights is None or sum(weights) <= 0
+    if isinstance(probs[0], np.ndarray):
+        stacked = np.stack(list(probs))  # |stacked| = (n_models, n, n_classes)
+        if equal:
+            return stacked.mean(axis=0)
+        w = np.asarray(weights, dtype=stacked.dtype)
+        return np.tensordot(w / w.sum(), stacked, axes=1)
+    import torch
+
+    stacked = torch.stack(list(probs))
+    if equal:
+        return stacked.mean(dim=0)
+    w = torch.tensor(list(weights), dtype=stacked.dtype)
+    return torch.tensordot(w / w.sum(), stacked, dims=1)
+
+
+def ensemble_probabilities(predictor: Any, probs: Mapping[str, Any]) -> Any:
+    """The ensemble of ``probs`` (some or all of ``predictor``'s models) with the predictor's saved weights.
+
+    ``predictor.ensemble_weights`` (``{model_name: weight}``, chosen on validation by train.py) is
+    renormalized over the chosen models, so ``--drop_*`` keeps the others' proportions; a predictor
+    without weights (files from before, ``--ensemble_weights equal``) averages equally.
+    """
+    saved = getattr(predictor, "ensemble_weights", None)
+    weights = [float(saved.get(name, 0.0)) for name in probs] if saved else None
+    return mean_probabilities(list(probs.values()), weights)
 
 
 def validation_loss(weights: np.ndarray, stacked: np.ndarray, targets: np.ndarray, kind: str) -> float:
@@ -29,7 +65,7 @@ def validation_loss(weights: np.ndarray, stacked: np.ndarray, targets: np.ndarra
     return float(-np.mean(np.sum(targets * np.log(mixed), axis=1)))
 
 
-def fit_weights(probs: Mapping[str, torch.Tensor], targets: np.ndarray, kind: str) -> dict[str, float]:
+def fit_weights(probs: Mapping[str, Any], targets: np.ndarray, kind: str) -> dict[str, float]:
     """Weights (non-negative, summing to 1) of ``probs``' members that minimize the validation loss.
 
     ``probs``: per member, |probs[name]| = (n, k); ``targets``: one-hot (single-label), 0/1 per label
@@ -39,7 +75,7 @@ def fit_weights(probs: Mapping[str, torch.Tensor], targets: np.ndarray, kind: st
     from scipy.optimize import minimize
 
     names = list(probs)
-    stacked = np.stack([probs[name].double().numpy() for name in names])  # |stacked| = (m, n, k)
+    stacked = np.stack([np.asarray(probs[name], dtype=np.float64) for name in names])  # |stacked| = (m, n, k)
     targets = np.asarray(targets, dtype=np.float64).reshape(stacked.shape[1:])
     start = np.full(len(names), 1.0 / len(names))
     result = minimize(validation_loss, start, args=(stacked, targets, kind), method="SLSQP",
