@@ -5,8 +5,9 @@
 
 Each command runs --repeats times in a fresh process; printed: the median wall time and CPU time
 (user + system, which a busy machine inflates less than wall time). The floors: an empty Python,
-``import torch`` (classify.py imports PyTorch for every model), and the imports plus graph loading a
-PyTorch-free ONNX Runtime path would need (onnxruntime, tokenizers, numpy).
+``import torch`` (what classify.py pays for a ``.pth`` model file), and for an export.py output the
+imports plus graph loading of ONNX Runtime alone (onnxruntime, tokenizers, numpy): classify.py serves
+RNN/CNN exports without importing PyTorch, so it should start close to that floor.
 """
 from __future__ import annotations
 
