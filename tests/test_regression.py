@@ -57,7 +57,9 @@ def test_classify_prints_the_predicted_score_of_each_pair(light_model):
     predictor = load_predictor(model_fn)
     assert is_regression(predictor)
     expected = predictor.probabilities([SAME], [SAME])
-    assert same == pytest.approx(sum(p[0, 0].item() for p in expected.values()) / 3, abs=1e-4)
+    w = predictor.ensemble_weights  # chosen on valid by squared error
+    assert set(w) == set(expected) and sum(w.values()) == pytest.approx(1, abs=1e-3)
+    assert same == pytest.approx(sum(w[name] * p[0, 0].item() for name, p in expected.items()), abs=1e-3)
     assert same > other  # identical sentences are more similar than unrelated ones
 
 
