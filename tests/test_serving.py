@@ -251,3 +251,17 @@ def test_classify_serves_an_rnn_cnn_export_without_importing_torch(rnn_cnn_file,
     # the same stand-in stops the paths that need PyTorch, so the check above is not vacuous
     assert "torch is blocked" in run_cli("classify.py", "--model_fn", weighted, stdin=stdin,
                                          env={"PYTHONPATH": str(blocked.parent)}).stderr
+
+
+def test_batches_side_by_side_on_several_threads_give_the_same_probabilities(rnn_cnn_file):
+    from simple_ntc.serving.onnx_numpy import NumpyRNNCNNClassifier
+
+    graphs = export_graphs(load_model_file(rnn_cnn_file), rnn_cnn_file)
+    one = NumpyRNNCNNClassifier(graphs, batch_size=3, threads=1)
+    two = NumpyRNNCNNClassifier(graphs, batch_size=3, threads=2)
+    assert one.pool is None and two.pool is not None
+    expected, actual = one.numpy_probabilities(TEXTS), two.numpy_probabilities(TEXTS)
+    reference = load_predictor(rnn_cnn_file).probabilities(TEXTS)
+    for name in ("rnn", "cnn"):
+        assert (expected[name] == actual[name]).all()  # each batch runs on one thread either way
+        assert abs(actual[name] - reference[name].numpy()).max() < FP32_TOLERANCE
