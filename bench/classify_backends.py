@@ -41,8 +41,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", choices=("nsmc", "sst2"), default="nsmc", help="labeled lines to run on")
     parser.add_argument("--lines", type=int, default=0, help="lines for the speed figures (repeats the labeled "
                         "lines; 0: the labeled lines once)")
-    parser.add_argument("--batch_size", type=int, default=256, help="classify.py --batch_size")
-    parser.add_argument("--read_ahead", type=int, default=8, help="classify.py --read_ahead")
+    parser.add_argument("--batch_size", type=int, default=64, help="classify.py --batch_size")
+    parser.add_argument("--read_ahead", type=int, default=32, help="classify.py --read_ahead")
     parser.add_argument("--threads", type=int, default=2, help="torch and ONNX Runtime threads")
     parser.add_argument("--only", nargs="+", choices=list(BACKENDS), default=list(BACKENDS))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
