@@ -38,7 +38,7 @@ from simple_ntc.errors import UserError
 from simple_ntc.sweep.reporting import sweep_trial_handlers
 
 from .dataset import Dialogue, parse_rows, read_dialogues
-from .denoise import DenoisingMix, add_denoise_marker
+from .denoise import DENOISE_MARKER, DenoisingMix, add_denoise_marker
 from .features import SequenceFormat, SummarizationDataset, sorted_loader, training_loader
 from .token_budget import token_budget_training_loader
 from .encoder_decoder import build_encoder_decoder, encoder_decoder_config, position_limit, set_special_ids
@@ -110,6 +110,9 @@ def build_parser() -> ArgumentParser:
                        "denoising examples per training dialogue and epoch (pieces of the training dialogues with "
                        "spans masked, to be written back; a <denoise> marker after <s> tells the task, summaries "
                        "get plain sources), so cross-attention learns to read the dialogue; 0: off")
+    model.add_argument("--encoder_mlm", type=float, help="share of the training source tokens replaced by <mask> "
+                       "that the encoder's own output must name through the tied LM head (a masked-LM loss added to "
+                       "the summary loss), so the encoder output cannot stop varying across positions; 0: off")
     model.add_argument("--denoise_mask", type=float, help="share of a denoising piece's tokens hidden in masked "
                        "spans (BART: 0.3)")
     model.add_argument("--decoder_mask_rate", type=float, help="share of the summary tokens fed to the decoder in "
@@ -194,7 +197,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.denoise_ratio is None or args.denoise_ratio < 0:
         raise UserError(f"--denoise_ratio must be >= 0, got {args.denoise_ratio}")
-    for name in ("label_smoothing", "decoder_mask_rate", "denoise_mask"):
+    for name in ("label_smoothing", "decoder_mask_rate", "denoise_mask", "encoder_mlm"):
         if getattr(args, name) is None or not 0.0 <= getattr(args, name) < 1.0:
             raise UserError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
     if not args.pretrained_model_name and args.d_model % args.attention_heads:
@@ -375,7 +378,9 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
     watch = CollapseWatch(args.verbose)
-    loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id)
+    keep_ids = tuple(i for i in (fmt.bos_id, fmt.eos_id, fmt.pad_id, tokenizer.convert_tokens_to_ids(DENOISE_MARKER)
+                                 if args.denoise_ratio > 0 else None) if i is not None)
+    loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id, args.encoder_mlm, keep_ids)
     result = fit(model, train_loader, loss_fn, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
                  meta=meta,
