@@ -357,8 +357,12 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
     fmt = SequenceFormat.of(tokenizer, model.config.decoder_start_token_id)
     train_set = SummarizationDataset(job.train, tokenizer, fmt, args.max_source_length, args.max_target_length)
     mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+    marker_id = tokenizer.get_vocab().get(DENOISE_MARKER)
     if args.denoise_ratio > 0:
-        train_set = DenoisingMix(train_set, fmt, add_denoise_marker(tokenizer), mask_id, args.denoise_ratio,
+        if marker_id is None:  # a resumed run that was started without denoising
+            raise UserError(f"--denoise_ratio {args.denoise_ratio}: the tokenizer of this run has no {DENOISE_MARKER} "
+                            "token (it was started with --denoise_ratio 0); resume with --denoise_ratio 0")
+        train_set = DenoisingMix(train_set, fmt, marker_id, mask_id, args.denoise_ratio,
                                  args.denoise_mask, args.max_target_length, options.seed)
         print_on_main(args.verbose, f"Denoising: {len(train_set.pieces)} masked pieces of the training dialogues "
                       f"per epoch beside the {len(job.train)} summaries")
@@ -378,8 +382,7 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
     watch = CollapseWatch(args.verbose)
-    keep_ids = tuple(i for i in (fmt.bos_id, fmt.eos_id, fmt.pad_id, tokenizer.convert_tokens_to_ids(DENOISE_MARKER)
-                                 if args.denoise_ratio > 0 else None) if i is not None)
+    keep_ids = tuple(i for i in (fmt.bos_id, fmt.eos_id, fmt.pad_id, marker_id) if i is not None)
     loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id, args.encoder_mlm, keep_ids)
     result = fit(model, train_loader, loss_fn, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,

@@ -82,3 +82,33 @@ def test_the_marker_is_a_control_token_that_decoding_drops(mix):
     assert add_denoise_marker(tokenizer) == marker and tokenizer.convert_ids_to_tokens(marker) == DENOISE_MARKER
     ids = tokenizer("#Person1#은 갔다.", add_special_tokens=False)["input_ids"]
     assert SummaryDecoder(tokenizer)([[marker, *ids]]) == ["#Person1#은 갔다."]
+
+
+def test_encoder_mlm_positions_skip_padding_and_control_tokens_and_hit_about_the_rate():
+    from chat_summarization.training import encoder_mlm_positions
+
+    torch.manual_seed(0)
+    ids = torch.randint(10, 200, (32, 50))
+    ids[:, 0], ids[:, 1] = 0, 7  # bos, a marker
+    attention_mask = torch.ones_like(ids)
+    attention_mask[:, 40:] = 0  # padding
+    masked = encoder_mlm_positions(ids, attention_mask, 0.15, keep_ids=(0, 7))
+    assert not masked[:, :2].any() and not masked[:, 40:].any()
+    assert 0.12 < masked[:, 2:40].float().mean() < 0.18
+
+
+def test_encoder_mlm_adds_a_loss_in_training_only():
+    from chat_summarization.model import BartSize, model_from_config, small_bart_config
+    from chat_summarization.training import summarization_loss
+
+    tokenizer = train_bpe_tokenizer(["가나다라 마바사 아자차카 타파하"] * 4, 300)
+    model = model_from_config(small_bart_config(tokenizer, BartSize(32, 1, 1, 2, 64, 0.0), 64))
+    torch.manual_seed(0)
+    batch = {"input_ids": torch.randint(5, len(tokenizer), (4, 20)), "attention_mask": torch.ones(4, 20, dtype=torch.long),
+             "labels": torch.randint(5, len(tokenizer), (4, 6))}
+    plain = summarization_loss(model, batch, mask_id=tokenizer.mask_token_id).loss.item()
+    with_mlm = summarization_loss(model, batch, mask_id=tokenizer.mask_token_id, encoder_mlm=0.3).loss.item()
+    assert with_mlm > plain + 3.0  # an untrained model pays about log(vocab) per masked source token on top
+    model.eval()
+    assert summarization_loss(model, batch, mask_id=tokenizer.mask_token_id, encoder_mlm=0.3).loss.item() == \
+        pytest.approx(summarization_loss(model, batch, mask_id=tokenizer.mask_token_id).loss.item())
