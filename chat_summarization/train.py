@@ -38,6 +38,7 @@ from simple_ntc.errors import UserError
 from simple_ntc.sweep.reporting import sweep_trial_handlers
 
 from .dataset import Dialogue, parse_rows, read_dialogues
+from .denoise import DENOISE_MARKER, DenoisingMix, add_denoise_marker
 from .features import SequenceFormat, SummarizationDataset, sorted_loader, training_loader
 from .token_budget import token_budget_training_loader
 from .encoder_decoder import build_encoder_decoder, encoder_decoder_config, position_limit, set_special_ids
@@ -105,6 +106,15 @@ def build_parser() -> ArgumentParser:
                        "(the original BART layer)")
     model.add_argument("--label_smoothing", type=float, help="label smoothing of the training cross-entropy "
                        "(0: off); validation losses are never smoothed")
+    model.add_argument("--denoise_ratio", type=float, help="BART's text infilling mixed into training: this many "
+                       "denoising examples per training dialogue and epoch (pieces of the training dialogues with "
+                       "spans masked, to be written back; a <denoise> marker after <s> tells the task, summaries "
+                       "get plain sources), so cross-attention learns to read the dialogue; 0: off")
+    model.add_argument("--encoder_mlm", type=float, help="share of the training source tokens replaced by <mask> "
+                       "that the encoder's own output must name through the tied LM head (a masked-LM loss added to "
+                       "the summary loss), so the encoder output cannot stop varying across positions; 0: off")
+    model.add_argument("--denoise_mask", type=float, help="share of a denoising piece's tokens hidden in masked "
+                       "spans (BART: 0.3)")
     model.add_argument("--decoder_mask_rate", type=float, help="share of the summary tokens fed to the decoder in "
                        "training that are replaced by <mask> (word dropout: the decoder must read the dialogue "
                        "instead of reciting summaries from their first words); 0: off")
@@ -185,7 +195,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UserError(f"--{name} must be at least 3 (bos, a token, eos), got {getattr(args, name)}")
     if not 0.0 <= args.dropout < 1.0:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-    for name in ("label_smoothing", "decoder_mask_rate"):
+    if args.denoise_ratio is None or args.denoise_ratio < 0:
+        raise UserError(f"--denoise_ratio must be >= 0, got {args.denoise_ratio}")
+    for name in ("label_smoothing", "decoder_mask_rate", "denoise_mask", "encoder_mlm"):
         if getattr(args, name) is None or not 0.0 <= getattr(args, name) < 1.0:
             raise UserError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
     if not args.pretrained_model_name and args.d_model % args.attention_heads:
@@ -212,6 +224,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
     if args.encoder_decoder_from:
         tokenizer = load_pretrained_tokenizer(args.encoder_decoder_from)
         added = add_tags(tokenizer, tags)
+        if args.denoise_ratio > 0:
+            add_denoise_marker(tokenizer)
         config = encoder_decoder_config(args.encoder_decoder_from, tokenizer)
         print_on_main(args.verbose, f"Encoder-decoder from {args.encoder_decoder_from} (encoder and decoder "
                       f"initialized from it, cross-attention new): "
@@ -219,6 +233,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
     elif args.pretrained_model_name:
         tokenizer = load_pretrained_tokenizer(args.pretrained_model_name)
         added = add_tags(tokenizer, tags)
+        if args.denoise_ratio > 0:
+            add_denoise_marker(tokenizer)
         config = load_pretrained_config(args.pretrained_model_name)
         if isinstance(config, EncoderDecoderConfig):
             set_special_ids(config, tokenizer)
@@ -228,6 +244,8 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
     else:
         texts = [text for d in train for text in (d.dialogue, *d.summaries)]
         tokenizer = train_bpe_tokenizer(texts, args.vocab_size, tags)
+        if args.denoise_ratio > 0:
+            add_denoise_marker(tokenizer)
         max_positions = max(args.max_source_length, args.max_target_length)
         config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
                                                        args.attention_heads, args.ffn_dim, args.dropout,
@@ -338,6 +356,16 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
 
     fmt = SequenceFormat.of(tokenizer, model.config.decoder_start_token_id)
     train_set = SummarizationDataset(job.train, tokenizer, fmt, args.max_source_length, args.max_target_length)
+    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+    marker_id = tokenizer.get_vocab().get(DENOISE_MARKER)
+    if args.denoise_ratio > 0:
+        if marker_id is None:  # a resumed run that was started without denoising
+            raise UserError(f"--denoise_ratio {args.denoise_ratio}: the tokenizer of this run has no {DENOISE_MARKER} "
+                            "token (it was started with --denoise_ratio 0); resume with --denoise_ratio 0")
+        train_set = DenoisingMix(train_set, fmt, marker_id, mask_id, args.denoise_ratio,
+                                 args.denoise_mask, args.max_target_length, options.seed)
+        print_on_main(args.verbose, f"Denoising: {len(train_set.pieces)} masked pieces of the training dialogues "
+                      f"per epoch beside the {len(job.train)} summaries")
     train_loader = (token_budget_training_loader(train_set, args.max_tokens, options.seed, fmt.pad_id,
                                                  options.num_workers) if args.max_tokens else
                     training_loader(train_set, options.batch_size, options.seed, fmt.pad_id, options.num_workers))
@@ -354,8 +382,8 @@ def train_worker(local_rank: int, job: TrainJob) -> None:
             "max_source_length": args.max_source_length, "max_target_length": args.max_target_length}
     curves = TrainingCurves()
     watch = CollapseWatch(args.verbose)
-    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
-    loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id)
+    keep_ids = tuple(i for i in (fmt.bos_id, fmt.eos_id, fmt.pad_id, marker_id) if i is not None)
+    loss_fn = training_loss(args.label_smoothing, args.decoder_mask_rate, mask_id, args.encoder_mlm, keep_ids)
     result = fit(model, train_loader, loss_fn, options, checkpoint_dir, valid_loader=valid_loader,
                  eval_fn=eval_fn, metrics=metrics, valid_metric_names=VALID_METRIC_NAMES,
                  meta=meta,

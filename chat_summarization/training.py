@@ -29,21 +29,22 @@ VALID_METRIC_NAMES = (*METRIC_NAMES, "loss", "distinct", "shuffle_gap")
 
 
 def token_losses(model: nn.Module, batch: dict[str, Any], labels: torch.Tensor, label_smoothing: float = 0.0,
-                 decoder_input_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed token cross-entropy of ``labels`` given the batch's dialogues, and the logits.
+                 decoder_input_ids: torch.Tensor | None = None, input_ids: torch.Tensor | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed token cross-entropy of ``labels`` given the batch's dialogues, and the model output.
 
     |labels| = (batch_size, target_length); without ``decoder_input_ids`` they are shifted right (the
-    model's own ``prepare_decoder_input_ids_from_labels``) into the decoder inputs. The loss is ours,
-    so the model computes none.
+    model's own ``prepare_decoder_input_ids_from_labels``) into the decoder inputs; ``input_ids``
+    replaces the batch's sources (masked ones). The loss is ours, so the model computes none.
     """
     if decoder_input_ids is None:
         decoder_input_ids = getattr(model, "module", model).prepare_decoder_input_ids_from_labels(labels=labels)
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                decoder_input_ids=decoder_input_ids, use_cache=False)
+    out = model(input_ids=batch["input_ids"] if input_ids is None else input_ids,
+                attention_mask=batch["attention_mask"], decoder_input_ids=decoder_input_ids, use_cache=False)
     logits = out.logits  # |logits| = (batch_size, target_length, vocab_size)
     total = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX,
                             reduction="sum", label_smoothing=label_smoothing)
-    return total, logits
+    return total, out
 
 
 def masked_decoder_inputs(model: nn.Module, labels: torch.Tensor, rate: float, mask_id: int) -> torch.Tensor:
@@ -59,23 +60,56 @@ def masked_decoder_inputs(model: nn.Module, labels: torch.Tensor, rate: float, m
     return inputs.masked_fill(masked, mask_id)
 
 
+def encoder_mlm_positions(input_ids: torch.Tensor, attention_mask: torch.Tensor, rate: float,
+                          keep_ids: tuple[int, ...]) -> torch.Tensor:
+    """A ``rate`` share of the real source tokens, drawn at random, never one of ``keep_ids`` (control tokens).
+
+    |result| = |input_ids|, boolean.
+    """
+    eligible = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(keep_ids, device=input_ids.device))
+    return eligible & (torch.rand(input_ids.shape, device=input_ids.device) < rate)
+
+
+def encoder_token_logits(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    """The (tied) LM head applied to encoder states: |hidden| = (n, d_model) -> (n, vocab_size)."""
+    core = getattr(model, "module", model)
+    logits = core.get_output_embeddings()(hidden)
+    bias = getattr(core, "final_logits_bias", None)
+    return logits + bias[0] if bias is not None else logits
+
+
 def summarization_loss(model: nn.Module, batch: dict[str, Any], label_smoothing: float = 0.0,
-                       decoder_mask_rate: float = 0.0, mask_id: int | None = None) -> StepOutput:
-    """Mean token cross-entropy (label-smoothed when asked) and token accuracy of the summary given the dialogue."""
+                       decoder_mask_rate: float = 0.0, mask_id: int | None = None, encoder_mlm: float = 0.0,
+                       keep_ids: tuple[int, ...] = ()) -> StepOutput:
+    """Mean token cross-entropy (label-smoothed when asked) and token accuracy of the summary given the dialogue.
+
+    With ``encoder_mlm`` (training only) that share of the source tokens is replaced by ``mask_id`` and the
+    encoder's own output must name them through the tied LM head (a BERT-style masked-LM loss, added
+    to the summary loss): an encoder whose output stops varying across positions cannot.
+    """
     labels = batch["labels"]  # |labels| = (batch_size, target_length)
     real = labels != IGNORE_INDEX
-    decoder_inputs = None
+    decoder_inputs, source, masked = None, None, None
     if decoder_mask_rate > 0 and mask_id is not None and model.training:
         decoder_inputs = masked_decoder_inputs(model, labels, decoder_mask_rate, mask_id)
-    total, logits = token_losses(model, batch, labels, label_smoothing, decoder_inputs)
-    accuracy = (logits.detach().argmax(-1)[real] == labels[real]).float().mean()
-    return StepOutput(total / real.sum().clamp(min=1), accuracy)
+    if encoder_mlm > 0 and mask_id is not None and model.training:
+        masked = encoder_mlm_positions(batch["input_ids"], batch["attention_mask"], encoder_mlm, (mask_id, *keep_ids))
+        source = batch["input_ids"].masked_fill(masked, mask_id)
+    total, out = token_losses(model, batch, labels, label_smoothing, decoder_inputs, source)
+    loss = total / real.sum().clamp(min=1)
+    if masked is not None and masked.any():
+        hidden = out.encoder_last_hidden_state[masked]  # |hidden| = (masked_tokens, d_model)
+        loss = loss + F.cross_entropy(encoder_token_logits(model, hidden).float(), batch["input_ids"][masked])
+    accuracy = (out.logits.detach().argmax(-1)[real] == labels[real]).float().mean()
+    return StepOutput(loss, accuracy)
 
 
-def training_loss(label_smoothing: float, decoder_mask_rate: float, mask_id: int | None):
+def training_loss(label_smoothing: float, decoder_mask_rate: float, mask_id: int | None, encoder_mlm: float = 0.0,
+                  keep_ids: tuple[int, ...] = ()):
     """``summarization_loss`` with the training options bound (picklable)."""
     return functools.partial(summarization_loss, label_smoothing=label_smoothing,
-                             decoder_mask_rate=decoder_mask_rate, mask_id=mask_id)
+                             decoder_mask_rate=decoder_mask_rate, mask_id=mask_id, encoder_mlm=encoder_mlm,
+                             keep_ids=keep_ids)
 
 
 def shuffled_labels(labels: torch.Tensor) -> torch.Tensor:
