@@ -8,7 +8,8 @@ place (e.g. RNN+CNN vs RNN+CNN+linear) without training again. The splits are re
 training config saved in the model file (files, hold-out ratios, seed), so a held-out test split is
 the same one train.py scored; the TF-IDF baseline of that run is printed as the last row. Each subset of
 several members appears twice: the plain mean, and (``, weighted``) the weighted mean with weights fitted
-on valid as ``train.py --ensemble_weights valid`` fits them (so its valid row is optimistic; test is not).
+on valid as ``train.py --ensemble_weights valid`` fits them (so its valid row is optimistic; test is not;
+train.py keeps them only where their valid score is at least the plain mean's).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from simple_ntc.baseline import format_scoreboard  # noqa: E402
 from simple_ntc.data.corpus import CorpusFormat  # noqa: E402
 from simple_ntc.data.splits import load_splits  # noqa: E402
 from simple_ntc.errors import run_cli  # noqa: E402
+from simple_ntc.evaluate import summary_of  # noqa: E402
 from simple_ntc.model_file import load_model_file  # noqa: E402
 from simple_ntc.ensemble import fit_weights, format_weights, mean_probabilities, targets_of  # noqa: E402
 from simple_ntc.predict import is_regression, load_predictor  # noqa: E402
@@ -39,8 +41,6 @@ def main() -> int:
                          known_labels_only=not getattr(config, "regression", False))
     predictor = load_predictor(args.model_fn)
     names = predictor.model_names
-    from simple_ntc.evaluate import evaluate
-
     results, weights = {}, {}
     for split, examples in (("valid", splits.valid), ("test", splits.test)):
         if not examples:
@@ -51,13 +51,13 @@ def main() -> int:
         for size in range(1, len(names) + 1):
             for subset in itertools.combinations(names, size):
                 chosen = {name: probs[name] for name in subset}
-                results[split]["+".join(subset)] = _score(predictor, examples, mean_probabilities(
-                    list(chosen.values())), evaluate)
+                results[split]["+".join(subset)] = summary_of(predictor, examples, mean_probabilities(
+                    list(chosen.values())))
                 if size > 1 and splits.valid:
                     if split == "valid":  # weights fitted on valid, as train.py does, then applied to test
                         weights[subset] = fit_weights(chosen, *targets_of(predictor, examples))
-                    results[split]["+".join(subset) + ", weighted"] = _score(predictor, examples, mean_probabilities(
-                        list(chosen.values()), list(weights[subset].values())), evaluate)
+                    results[split]["+".join(subset) + ", weighted"] = summary_of(predictor, examples, mean_probabilities(
+                        list(chosen.values()), list(weights[subset].values())))
     baseline = data.get("baseline")
     print(f"{args.model_fn}: {len(splits.valid)} valid, {len(splits.test)} test examples; "
           f"ensembles are means of the members' {'predictions' if is_regression(predictor) else 'probabilities'}")
@@ -65,20 +65,6 @@ def main() -> int:
         print(f"  weights of {'+'.join(subset)}, chosen on valid: {format_weights(chosen)}")
     print(format_scoreboard(results, baseline, baseline_member="linear" in names))
     return 0
-
-
-def _score(predictor, examples, probs, evaluate):
-    """The summary of fixed probabilities, through the same code as train.py's report."""
-
-    class Fixed:
-        labels, multi_label, pair, model_names = predictor.labels, predictor.multi_label, predictor.pair, ["fixed"]
-        regression = is_regression(predictor)
-        thresholds = getattr(predictor, "thresholds", None)
-
-        def probabilities(self, texts, text_pairs=None, models=None):
-            return {"fixed": probs}
-
-    return evaluate(Fixed(), examples)["fixed"]
 
 
 if __name__ == "__main__":

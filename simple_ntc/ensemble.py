@@ -114,9 +114,31 @@ def targets_of(predictor: Any, examples: Sequence[Any]) -> tuple[np.ndarray, str
     return one_hot(targets, len(predictor.labels)), "single_label"
 
 
-def choose_on_validation(predictor: Any, valid: Sequence[Any]) -> dict[str, float]:
-    """Weights of all of ``predictor``'s models fitted on the labeled ``valid`` examples (see :func:`fit_weights`)."""
+def headline_metric(summary: Mapping[str, Any]) -> str:
+    """The score that decides between ensembles: Pearson (regression), micro-F1 (multi-label) or accuracy."""
+    if summary.get("regression"):
+        return "pearson"
+    return "accuracy" if "accuracy" in summary else "micro_f1"
+
+
+def choose_on_validation(predictor: Any, valid: Sequence[Any]) -> tuple[dict[str, float], str]:
+    """Weights of all of ``predictor``'s models fitted on the labeled ``valid`` examples (:func:`fit_weights`),
+    kept when their ensemble scores at least as well on ``valid`` as the plain mean, else ``{}``.
+
+    The fitted weights minimize a loss; between near-equal members (an RNN and a CNN) they can move the
+    decisions of a few rows the wrong way, and the plain mean is then the safer choice. Returns the
+    kept weights and a line saying which ensemble was kept and why.
+    """
     from .data.corpus import example_pairs
+    from .evaluate import summary_of
 
     probs = predictor.probabilities([e.text for e in valid], example_pairs(valid, predictor.pair))
-    return fit_weights(probs, *targets_of(predictor, valid))
+    weights = fit_weights(probs, *targets_of(predictor, valid))
+    plain = summary_of(predictor, valid, mean_probabilities(list(probs.values())))
+    fitted = summary_of(predictor, valid, mean_probabilities(list(probs.values()), list(weights.values())))
+    metric = headline_metric(plain)
+    if fitted[metric] >= plain[metric]:
+        return weights, (f"Ensemble weights (chosen on valid, so the valid ensemble row is optimistic; valid {metric} "
+                         f"{fitted[metric]:.4f} vs {plain[metric]:.4f} for a plain mean): {format_weights(weights)}")
+    return {}, (f"Ensemble: a plain mean (weights fitted on valid, {format_weights(weights)}, scored valid {metric} "
+                f"{fitted[metric]:.4f} < {plain[metric]:.4f} of the plain mean)")

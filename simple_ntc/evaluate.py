@@ -49,17 +49,20 @@ def evaluate(predictor: Predictor, examples: Sequence[Example], models: Sequence
     probs = predictor.probabilities([e.text for e in examples], example_pairs(examples, predictor.pair), names)
     if len(names) > 1:
         probs["ensemble"] = ensemble_probabilities(predictor, probs)
+    return {name: summary_of(predictor, examples, p) for name, p in probs.items()}
+
+
+def summary_of(predictor: Predictor, examples: Sequence[Example], probs: Any) -> dict[str, Any]:
+    """The scores of fixed probabilities (or regression values) of ``examples``. |probs| = (n, n_labels)."""
     if is_regression(predictor):
         from .regression import scores_of, summary
 
-        y_score = scores_of(examples, "labels")
-        return {name: summary(y_score, p[:, 0].numpy()) for name, p in probs.items()}
+        return summary(scores_of(examples, "labels"), np.asarray(probs)[:, 0])
     y_true = example_targets(examples, predictor.labels, predictor.multi_label)
     if predictor.multi_label:
-        y_true = np.asarray(y_true, dtype=int)
-        return {name: multi_label_summary(y_true, apply_thresholds(p, predictor.thresholds).numpy(), predictor.labels)
-                for name, p in probs.items()}
-    return {name: single_label_summary(y_true, argmax(p), predictor.labels) for name, p in probs.items()}
+        return multi_label_summary(np.asarray(y_true, dtype=int),
+                                   apply_thresholds(probs, predictor.thresholds).numpy(), predictor.labels)
+    return single_label_summary(y_true, argmax(probs), predictor.labels)
 
 
 def format_evaluation(split: str, summaries: dict[str, Any], labels: Sequence[str]) -> str:

@@ -110,8 +110,9 @@ def build_parser() -> ArgumentParser:
                         "model file and of the ensemble (it is fitted and reported on every run either way)")
     models.add_argument("--ensemble_weights", choices=("valid", "equal"),
                         help="how the ensemble of several models averages them: valid = weights that minimize the "
-                        "validation loss (log loss; squared error with --regression), saved in the model file; "
-                        "equal = a plain mean (also used when there is no validation split)")
+                        "validation loss (log loss; squared error with --regression), saved in the model file when "
+                        "their ensemble scores at least as well on valid as a plain mean; equal = a plain mean (also "
+                        "used when there is no validation split)")
     models.add_argument("--bert", action=argparse.BooleanOptionalAction,
                         help="fine-tune a pretrained transformer (see --pretrained_model_name)")
     models.add_argument("--word_vec_size", type=int, help="embedding size of RNN/CNN/Transformer")
@@ -387,15 +388,16 @@ def with_baseline(args: argparse.Namespace, predictor: Predictor | None,
 
 
 def choose_ensemble_weights(args: argparse.Namespace, predictor: Predictor, splits: DataSplits) -> dict[str, float]:
-    """With several models and a validation split, ``--ensemble_weights valid`` fits the ensemble's weights."""
+    """With several models and a validation split, ``--ensemble_weights valid`` fits the ensemble's weights
+    (kept when they score at least as well on valid as the plain mean, see :func:`~simple_ntc.ensemble.choose_on_validation`)."""
     if len(predictor.model_names) < 2 or args.ensemble_weights != "valid" or not splits.valid:
         return {}
-    from .ensemble import choose_on_validation, format_weights
+    from .ensemble import choose_on_validation
 
-    weights = choose_on_validation(predictor, splits.valid)
-    predictor.ensemble_weights = weights  # type: ignore[attr-defined]
-    print_on_main(args.verbose, f"Ensemble weights (chosen on valid, so the valid ensemble row is optimistic; "
-                  f"--ensemble_weights equal: a plain mean): {format_weights(weights)}")
+    weights, line = choose_on_validation(predictor, splits.valid)
+    if weights:
+        predictor.ensemble_weights = weights  # type: ignore[attr-defined]
+    print_on_main(args.verbose, line)
     return weights
 
 

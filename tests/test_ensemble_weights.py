@@ -78,3 +78,51 @@ def test_weights_are_fitted_only_for_several_models_with_a_validation_split():
     assert choose_ensemble_weights(argparse.Namespace(ensemble_weights="valid"), two,
                                    argparse.Namespace(valid=[])) == {}
     assert not hasattr(two, "ensemble_weights")
+
+
+class FixedProbabilities:
+    """A predictor whose members' probabilities are given arrays (rows in the order of the examples)."""
+
+    multi_label, pair = False, False
+
+    def __init__(self, probs: dict[str, torch.Tensor], labels: list[str]) -> None:
+        self.probs, self.labels, self.model_names = probs, labels, list(probs)
+
+    def probabilities(self, texts, text_pairs=None, models=None):
+        return {name: self.probs[name][:len(texts)] for name in (models or self.model_names)}
+
+
+def examples_of(label_ids: np.ndarray, labels: list[str]) -> list:
+    from simple_ntc.data.corpus import Example
+
+    return [Example(f"text {i}", (labels[k],), line=i + 1) for i, k in enumerate(label_ids)]
+
+
+def test_fitted_weights_are_kept_when_they_beat_the_plain_mean_on_valid():
+    from simple_ntc.ensemble import choose_on_validation
+
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 3, 300)
+    predictor = FixedProbabilities({"noisy": torch.tensor(rng.dirichlet(np.ones(3) * 0.3, 300)),
+                                    "strong": confident(labels, 3, rng.random(300) < 0.95, p=0.5)}, ["a", "b", "c"])
+    weights, line = choose_on_validation(predictor, examples_of(labels, ["a", "b", "c"]))
+    assert weights["strong"] > 0.9 and line.startswith("Ensemble weights (chosen on valid")
+    assert "valid accuracy" in line and "for a plain mean" in line
+
+
+def test_the_plain_mean_is_kept_when_the_fitted_weights_score_lower_on_valid():
+    """The fit trusts the member with the lower log loss, whose hesitant errors the other one would fix."""
+    from simple_ntc.ensemble import choose_on_validation
+
+    n = 100
+    labels = np.zeros(n, dtype=int)
+    steady = np.tile([0.9, 0.1], (n, 1))  # right and sure on 70 rows ...
+    steady[:30] = [0.45, 0.55]  # ... barely wrong on 30
+    erratic = np.tile([0.5, 0.5], (n, 1))  # no opinion on 67 rows ...
+    erratic[:30] = [0.99, 0.01]  # ... sure and right where the steady one errs
+    erratic[n - 3:] = [0.01, 0.99]  # ... sure and wrong on 3: a large log loss for any weight it gets
+    predictor = FixedProbabilities({"erratic": torch.tensor(erratic), "steady": torch.tensor(steady)}, ["a", "b"])
+    weights, line = choose_on_validation(predictor, examples_of(labels, ["a", "b"]))
+    # fitted (erratic ~0.06) keeps the steady member's 30 errors: accuracy 0.70; the plain mean errs on 3: 0.97
+    assert weights == {} and line.startswith("Ensemble: a plain mean (weights fitted on valid")
+    assert "scored valid accuracy 0.7000 < 0.9700 of the plain mean" in line
