@@ -35,7 +35,8 @@ class Predictor(Protocol):
     ) -> dict[str, Any]:
         """Per chosen model, |probs| = (len(texts), len(labels)) in input order: softmax, or sigmoid if multi-label.
 
-        For regression models: the predicted values, |scores| = (len(texts), 1).
+        For regression models: the predicted values, |scores| = (len(texts), 1). Torch tensors, except
+        for classify.py's torch-free ONNX predictor (numpy arrays; :func:`predict_proba` takes either).
         """
         ...
 
