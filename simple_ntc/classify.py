@@ -379,11 +379,16 @@ def torch_device(gpu_id: int) -> Any:
 def load_classifier(args: argparse.Namespace) -> Predictor:
     """``--model_fn`` on its backend; an RNN/CNN export on plain stdin runs on numpy and ONNX Runtime alone."""
     if runs_without_torch(args):
+        from .serving.onnx_format import read_graphs
         from .serving.onnx_numpy import load_numpy_predictor
 
-        predictor = load_numpy_predictor(args.model_fn, args.batch_size)
+        graphs = read_graphs(args.model_fn)  # once: a --bert export goes on to ONNX Runtime's torch-side predictor
+        predictor = load_numpy_predictor(graphs, args.model_fn, args.batch_size)
         if predictor is not None:
             return predictor
+        from .serving.onnx_predict import onnx_predictor
+
+        return onnx_predictor(graphs, args.model_fn, args.quantize, -1, args.batch_size)
     device = torch_device(args.gpu_id)
     from .serving.backends import load_for_serving
 

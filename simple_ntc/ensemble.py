@@ -1,8 +1,9 @@
 """Ensembles: the (weighted) mean of the members' probabilities, and weights chosen on validation.
 
 Torch-free (numpy arrays or torch tensors in, the same kind out), so classify.py's ONNX path runs
-without importing PyTorch. ``train.py --ensemble_weights valid``: an equal mean lets weak members drag a strong one down (on small English data the TF-IDF member is
-ten points above the RNN/CNN, and the equal mean sits between them). Here the weights are the point of
+without importing PyTorch. Why weights (``train.py --ensemble_weights valid``): an equal mean lets weak
+members drag a strong one down (on small English data the TF-IDF member is ten points above the
+RNN/CNN, and the equal mean sits between them). The weights are the point of
 the probability simplex that minimizes the validation loss of the weighted mean: log loss for
 single-label models, binary cross-entropy per label for multi-label ones, squared error for
 ``--regression``. That loss is convex in the weights and smooth, so the optimum is found exactly
@@ -102,7 +103,7 @@ def format_weights(weights: Mapping[str, float]) -> str:
 def targets_of(predictor: Any, examples: Sequence[Any]) -> tuple[np.ndarray, str]:
     """What :func:`fit_weights` compares the members with, and the kind of loss. |targets| = (n, k)."""
     from .data.corpus import example_targets
-    from .predict import is_regression
+    from .predictor import is_regression
 
     if is_regression(predictor):
         from .regression import scores_of

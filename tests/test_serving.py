@@ -265,3 +265,16 @@ def test_batches_side_by_side_on_several_threads_give_the_same_probabilities(rnn
     for name in ("rnn", "cnn"):
         assert (expected[name] == actual[name]).all()  # each batch runs on one thread either way
         assert abs(actual[name] - reference[name].numpy()).max() < FP32_TOLERANCE
+
+
+def test_classify_serves_a_bert_export_through_onnx_runtime_like_pytorch(plm_file, tmp_path):
+    """Not an RNN/CNN export: classify.py reads the graph once and hands it to the PyTorch-side ONNX predictor."""
+    output = tmp_path / "bert.onnx"
+    assert run_cli("export.py", "--model_fn", plm_file, "--output", output).returncode == 0
+    stdin = "".join(text + "\n" for text in TEST[0][:6])
+    onnx_run = run_cli("classify.py", "--model_fn", output, "--output_probs", stdin=stdin)
+    torch_run = run_cli("classify.py", "--model_fn", plm_file, "--output_probs", stdin=stdin)
+    assert onnx_run.returncode == 0, onnx_run.stderr
+    rows, expected = [r.split("\t") for r in onnx_run.stdout.splitlines()], [r.split("\t") for r in torch_run.stdout.splitlines()]
+    assert [r[0] for r in rows] == [r[0] for r in expected] and [r[2] for r in rows] == TEST[0][:6]
+    assert [float(r[1]) for r in rows] == pytest.approx([float(r[1]) for r in expected], abs=2e-4)

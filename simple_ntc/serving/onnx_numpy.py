@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
@@ -80,13 +79,13 @@ class NumpyRNNCNNClassifier:
         return self.numpy_probabilities(texts, models)
 
 
-def load_numpy_predictor(path: str | Path, batch_size: int = 256) -> NumpyRNNCNNClassifier | None:
-    """The RNN/CNN export at ``path`` (a ``.onnx`` file or a directory), weights of its ensemble included;
-    None for other kinds of graphs (they need the PyTorch-side predictors)."""
+def load_numpy_predictor(graphs: Sequence[ExportedGraph], source: object,
+                         batch_size: int = 256) -> NumpyRNNCNNClassifier | None:
+    """The RNN/CNN export read from ``source`` (:func:`~.onnx_format.read_graphs`), weights of its ensemble
+    included; None for other kinds of graphs (they need the PyTorch-side predictors)."""
     from ..predictor import with_ensemble_weights
-    from .onnx_format import check_consistent, read_graphs
+    from .onnx_format import check_consistent
 
-    graphs = read_graphs(path)
-    if check_consistent(graphs, path) != "rnn_cnn":
+    if check_consistent(graphs, source) != "rnn_cnn":
         return None
     return with_ensemble_weights(NumpyRNNCNNClassifier(graphs, batch_size=batch_size), graphs[0].metadata)
