@@ -31,6 +31,13 @@ from transformers.utils import logging as hf_logging
 
 from simple_ntc.errors import UserError, first_line
 
+from .copy_attention import (
+    CopyBartConfig,
+    CopyBartForConditionalGeneration,
+    CopyMBartConfig,
+    CopyMBartForConditionalGeneration,
+    register_copy_models,
+)
 from .encoder_decoder import (
     fit_encoder_decoder_embeddings,
     is_encoder_decoder_model,
@@ -41,6 +48,7 @@ from .encoder_decoder import (
 from .generate import GenerationSettings
 
 SETTINGS_FILE = "summarization_config.json"
+register_copy_models()  # a saved copy-attention model loads through AutoModelForSeq2SeqLM
 
 
 @contextlib.contextmanager
@@ -64,7 +72,8 @@ class BartSize:
 
     ``layer_norm="pre"`` normalizes before each sublayer (MBart's layers, with a final LayerNorm), which
     keeps the encoder output varying across positions when a few hundred dialogues train it from
-    scratch; ``"post"`` is the original BART layer.
+    scratch; ``"post"`` is the original BART layer. ``copy_attention`` adds a pointer-generator head
+    (:mod:`.copy_attention`): summaries can copy the dialogue's tokens.
     """
 
     d_model: int = 256
@@ -74,10 +83,11 @@ class BartSize:
     ffn_dim: int = 1024
     dropout: float = 0.1
     layer_norm: str = "post"
+    copy_attention: bool = False
 
 
 def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_positions: int) -> PretrainedConfig:
-    """A BART (post-LN) or MBart (pre-LN) config for ``tokenizer``.
+    """A BART (post-LN) or MBart (pre-LN) config for ``tokenizer``, with a copy head when asked.
 
     The decoder starts from ``</s>`` and first writes ``<s>``, as BART does.
     """
@@ -85,7 +95,10 @@ def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_po
         raise UserError(f"--d_model {size.d_model} must be divisible by --attention_heads {size.attention_heads}")
     if size.layer_norm not in LAYER_NORMS:
         raise UserError(f"--layer_norm must be one of {', '.join(LAYER_NORMS)}, got {size.layer_norm!r}")
-    config_class = MBartConfig if size.layer_norm == "pre" else BartConfig
+    if size.copy_attention:
+        config_class = CopyMBartConfig if size.layer_norm == "pre" else CopyBartConfig
+    else:
+        config_class = MBartConfig if size.layer_norm == "pre" else BartConfig
     return config_class(
         vocab_size=len(tokenizer),
         d_model=size.d_model,
@@ -133,6 +146,10 @@ def load_pretrained_config(name: str) -> PretrainedConfig:
 
 def model_from_config(config: PretrainedConfig) -> PreTrainedModel:
     """A freshly initialized model of ``config`` (seed first for reproducible weights)."""
+    if isinstance(config, CopyMBartConfig):
+        return CopyMBartForConditionalGeneration(config)
+    if isinstance(config, CopyBartConfig):
+        return CopyBartForConditionalGeneration(config)
     if isinstance(config, MBartConfig):
         return MBartForConditionalGeneration(config)
     if isinstance(config, BartConfig):

@@ -104,6 +104,10 @@ def build_parser() -> ArgumentParser:
     model.add_argument("--layer_norm", choices=LAYER_NORMS, help="embedded BART: pre (MBart-style layers, "
                        "LayerNorm before each sublayer; keeps the encoder from collapsing on small data) or post "
                        "(the original BART layer)")
+    model.add_argument("--copy_attention", action=argparse.BooleanOptionalAction, help="embedded BART: a copy "
+                       "mechanism (pointer-generator, See et al. 2017): each summary token is written by the LM head "
+                       "or copied from the dialogue, as a learned gate decides, so summaries take the dialogue's "
+                       "names and words and depend on it")
     model.add_argument("--label_smoothing", type=float, help="label smoothing of the training cross-entropy "
                        "(0: off); validation losses are never smoothed")
     model.add_argument("--denoise_ratio", type=float, help="BART's text infilling mixed into training: this many "
@@ -249,7 +253,7 @@ def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path)
         max_positions = max(args.max_source_length, args.max_target_length)
         config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
                                                        args.attention_heads, args.ffn_dim, args.dropout,
-                                                       args.layer_norm),
+                                                       args.layer_norm, args.copy_attention),
                                    max_positions)
         print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on "
                       f"{len(train)} dialogues, tags {', '.join(tags) or 'none'}")
