@@ -46,10 +46,12 @@ def comparison(test_fn: Path, rows: str | None, model_csv: Path, lead2_csv: Path
         lines += [f"{first.fname} model:     {_short(model_summaries[0])}",
                   f"{first.fname} lead2:     {_short(scored['lead2'][1][0])}"]
     else:
-        why = (f"{distinct} distinct summaries for {len(dialogues)} dialogues" if distinct * 2 <= len(dialogues)
-               else "a score below lead2's")
-        lines += ["the model does not summarize yet: trained from scratch on a few dozen dialogues for a few "
-                  f"minutes, it writes generic text ({why}). This part shows the pipeline (train -> "
+        what = (f"it writes generic text ({distinct} distinct summaries for {len(dialogues)} dialogues)"
+                if distinct * 2 <= len(dialogues) else
+                "its summaries differ between dialogues but score below lead2's: they take words of the dialogue "
+                "without forming good sentences")
+        lines += [f"the model does not summarize yet: trained from scratch on a few dozen dialogues for a few "
+                  f"minutes, {what}. This part shows the pipeline (train -> "
                   "summarize -> score against baselines), not a useful summarizer; README says what more data "
                   "and a pretrained model reach. The baseline instead:",
                   f"{first.fname} lead2:     {_short(scored['lead2'][1][0])}"]

@@ -102,7 +102,12 @@ def test_demo_shows_the_model_text_only_when_it_beats_lead2_and_reads_its_input(
     lines = comparison(valid, None, collapsed, lead2, template)
     assert "the model wrote 1 distinct summaries for 4 dialogues" in lines[0]
     assert "model" in lines[0] and "lead2" in lines[0] and "template" in lines[0]
-    assert "does not summarize yet" in lines[1] and not any(generic in line for line in lines)
+    assert "does not summarize yet" in lines[1] and "generic text" in lines[1]
+    assert not any(generic in line for line in lines)
+    varied = _write(tmp_path / "varied.csv", [(d.fname, f"#Person1#은 {n}") for n, d in enumerate(dialogues)])
+    lines = comparison(valid, None, varied, lead2, template)  # distinct, but far below lead2
+    assert "does not summarize yet" in lines[1] and "differ between dialogues but score below lead2's" in lines[1]
+    assert not any("#Person1#은 0" in line for line in lines)
     good = _write(tmp_path / "good.csv", [(d.fname, d.summaries[0]) for d in dialogues])
     lines = comparison(valid, None, good, lead2, template)
     assert lines[1].startswith("dev_0 model:") and lines[2].startswith("dev_0 lead2:")
