@@ -259,12 +259,32 @@ def test_batches_side_by_side_on_several_threads_give_the_same_probabilities(rnn
     graphs = export_graphs(load_model_file(rnn_cnn_file), rnn_cnn_file)
     one = NumpyRNNCNNClassifier(graphs, batch_size=3, threads=1)
     two = NumpyRNNCNNClassifier(graphs, batch_size=3, threads=2)
-    assert one.pool is None and two.pool is not None
+    assert one.runner.pool is None and two.runner.pool is not None
     expected, actual = one.numpy_probabilities(TEXTS), two.numpy_probabilities(TEXTS)
     reference = load_predictor(rnn_cnn_file).probabilities(TEXTS)
     for name in ("rnn", "cnn"):
         assert (expected[name] == actual[name]).all()  # each batch runs on one thread either way
         assert abs(actual[name] - reference[name].numpy()).max() < FP32_TOLERANCE
+
+
+def test_a_bert_graph_runs_its_batches_side_by_side_with_the_same_probabilities(plm_file):
+    from simple_ntc.serving.onnx_predict import OnnxPLMClassifier
+
+    graph = export_graphs(load_model_file(plm_file), plm_file)[0]
+    threads = torch.get_num_threads()
+    try:  # the predictor takes PyTorch's thread count, as classify.py sets it
+        torch.set_num_threads(1)
+        one = OnnxPLMClassifier(graph, batch_size=2)
+        torch.set_num_threads(2)
+        two = OnnxPLMClassifier(graph, batch_size=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert one.runner.pool is None and two.runner.pool is not None
+    texts = TEST[0][:7]  # four batches, the last one short
+    expected, actual = one.probabilities(texts)[one.name], two.probabilities(texts)[two.name]
+    assert torch.equal(expected, actual)  # each batch runs on one thread either way, in input order
+    reference = load_predictor(plm_file).probabilities(texts)
+    assert (actual - next(iter(reference.values()))).abs().max() < FP32_TOLERANCE
 
 
 def test_classify_serves_a_bert_export_through_onnx_runtime_like_pytorch(plm_file, tmp_path):

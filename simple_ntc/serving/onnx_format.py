@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,26 @@ def create_session(onnx_bytes: bytes, gpu_id: int = -1, threads: int | None = No
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: no notes about initializers or unused providers
     return ort.InferenceSession(onnx_bytes, options, providers=execution_providers(gpu_id))
+
+
+class BatchRunner:
+    """Runs a predictor's batches: on CPU with several threads, side by side, one ONNX Runtime thread each.
+
+    Batches of a few dozen short texts gain more from running side by side than from splitting one
+    batch's matrix products across threads (the RNN/CNN graphs 1.9x against 1.7x on two threads, see
+    README). ``session_threads`` is what each session should use; one session serves every thread
+    (``InferenceSession.run`` is thread-safe and releases the GIL).
+    """
+
+    def __init__(self, gpu_id: int = -1, threads: int | None = None) -> None:
+        self.threads = threads or default_threads()
+        side_by_side = gpu_id < 0 and self.threads > 1
+        self.session_threads = 1 if side_by_side else self.threads
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-batch") if side_by_side else None
+
+    def map(self, run: Callable[[Any], Any], batches: Iterable[Any]) -> Iterator[Any]:
+        """``run`` of each batch, in order."""
+        return self.pool.map(run, batches) if self.pool else map(run, batches)
 
 
 def graph_metadata(onnx_bytes: bytes, source: object) -> dict[str, Any]:

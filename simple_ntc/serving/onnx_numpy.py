@@ -8,11 +8,10 @@ classify.py treats them like the PyTorch predictors' tensors.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .onnx_format import ExportedGraph, create_session, default_threads
+from .onnx_format import BatchRunner, ExportedGraph, create_session
 
 
 def pad_batch(rows: Sequence[Sequence[int]], pad_id: int, min_length: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -40,14 +39,10 @@ class NumpyRNNCNNClassifier:
         first = graphs[0].metadata
         self.labels: list[str] = list(first["labels"])
         self.tokenizer = TextTokenizer.from_dict(first["tokenizer"])
-        self.threads = threads or default_threads()
-        # on CPU these small graphs gain more from running batches side by side (one thread each) than from
-        # splitting one batch's small matrix products across threads
-        side_by_side = gpu_id < 0 and self.threads > 1
-        self.sessions = {g.name: create_session(g.onnx_bytes, gpu_id, 1 if side_by_side else threads) for g in graphs}
+        self.runner = BatchRunner(gpu_id, threads)
+        self.sessions = {g.name: create_session(g.onnx_bytes, gpu_id, self.runner.session_threads) for g in graphs}
         self.min_lengths = {g.name: int(g.metadata.get("min_length", 1)) for g in graphs}
         self.batch_size = batch_size
-        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-batch") if side_by_side else None
 
     @property
     def model_names(self) -> list[str]:
@@ -68,7 +63,7 @@ class NumpyRNNCNNClassifier:
                 out[name] = self.sessions[name].run(None, {"input_ids": input_ids, "lengths": lengths})[0]
             return out  # |out[name]| = (len(index), n_classes) log-probabilities
 
-        for index, log_probs in zip(batches, (self.pool.map if self.pool else map)(run, batches)):
+        for index, log_probs in zip(batches, self.runner.map(run, batches)):
             for name in names:
                 probs[name][index] = np.exp(log_probs[name])
         return probs

@@ -15,7 +15,7 @@ import torch
 from .kinds import check_supported
 from .onnx_export import quantize_graph
 from .onnx_numpy import NumpyRNNCNNClassifier
-from .onnx_format import ExportedGraph, check_consistent, create_session, read_graphs
+from .onnx_format import BatchRunner, ExportedGraph, check_consistent, create_session, read_graphs
 
 __all__ = ["OnnxPLMClassifier", "OnnxRNNCNNClassifier", "onnx_predictor", "read_graphs"]
 
@@ -46,7 +46,8 @@ class OnnxPLMClassifier:
         self.multi_label, self.pair = bool(meta["multi_label"]), bool(meta["pair"])
         self.max_length, self.batch_size = int(meta["max_length"]), batch_size
         self.thresholds = [float(t) for t in meta["thresholds"]]
-        self.session = create_session(graph.onnx_bytes, gpu_id, torch.get_num_threads())
+        self.runner = BatchRunner(gpu_id, torch.get_num_threads())
+        self.session = create_session(graph.onnx_bytes, gpu_id, self.runner.session_threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.tokenizer = tokenizer_from_files(meta["tokenizer_files"])
         self.encode = PairEncoder(self.tokenizer, self.max_length, self.input_names)
@@ -65,10 +66,14 @@ class OnnxPLMClassifier:
             pairs = (list(text_pairs) if text_pairs is not None else [""] * len(texts)) if self.pair else None
             features = self.encode(texts, pairs)
             order = sorted(range(len(features)), key=lambda i: -len(features[i]["input_ids"]))
-            for start in range(0, len(order), self.batch_size):
-                batch = self.collate([(i, features[i], None) for i in order[start:start + self.batch_size]])
-                feed = {name: batch["inputs"][name].numpy() for name in self.input_names}
-                logits = torch.from_numpy(self.session.run(None, feed)[0]).float()  # |logits| = (batch, n_labels)
+            batches = [self.collate([(i, features[i], None) for i in order[start:start + self.batch_size]])
+                       for start in range(0, len(order), self.batch_size)]
+
+            def run(batch: dict[str, Any]) -> torch.Tensor:  # |logits| = (batch, n_labels)
+                return torch.from_numpy(self.session.run(None, {name: batch["inputs"][name].numpy()
+                                                                for name in self.input_names})[0]).float()
+
+            for batch, logits in zip(batches, self.runner.map(run, batches)):
                 probs[batch["index"]] = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return {self.name: probs}
 
