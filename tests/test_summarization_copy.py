@@ -77,3 +77,29 @@ def test_a_saved_copy_model_loads_as_one_and_scores_the_same(tmp_path):
         got = loaded(input_ids=SOURCES, attention_mask=MASK, decoder_input_ids=decoder_inputs).logits
     assert type(loaded) is CopyBartForConditionalGeneration and torch.equal(got, expected)
     assert type(model_from_config(loaded.config)) is CopyBartForConditionalGeneration
+
+
+@pytest.mark.parametrize("layer_norm, model_type", [("post", "copy_bart"), ("pre", "copy_mbart")])
+def test_the_embedded_copy_models_save_and_summarize_after_loading(tmp_path, layer_norm, model_type):
+    from dataclasses import asdict
+
+    from chat_summarization.dataset import Dialogue
+    from chat_summarization.generate import GenerationSettings, summarize_dialogues
+    from chat_summarization.model import BartSize, SummarizerInfo, load_summarizer, model_from_config
+    from chat_summarization.model import save_summarizer, small_bart_config
+    from chat_summarization.tokenizer import train_bpe_tokenizer
+
+    texts = ["#Person1#: 사과 주세요. #Person2#: 여기 있어요.", "#Person1#이 사과를 산다."] * 5
+    tokenizer = train_bpe_tokenizer(texts, 120, tags=["#Person1#", "#Person2#"])
+    torch.manual_seed(0)
+    size = BartSize(16, 1, 1, 2, 32, 0.0, layer_norm=layer_norm, copy_attention=True)
+    model = model_from_config(small_bart_config(tokenizer, size, 64)).eval()
+    assert model.config.model_type == model_type
+    settings = GenerationSettings(num_beams=2, max_length=8)
+    save_summarizer(model, tokenizer, tmp_path / "sum", SummarizerInfo(64, 16, asdict(settings), [], "embedded"))
+    loaded = load_summarizer(tmp_path / "sum")
+    assert type(loaded.model) is type(model)
+    dialogues = [Dialogue("a", texts[0], ()), Dialogue("b", "#Person2#: 안녕하세요.", ())]
+    summaries = [summarize_dialogues(m, tokenizer, dialogues, settings, 2, 64, torch.device("cpu"), progress=False)
+                 for m in (model, loaded.model)]
+    assert summaries[0] == summaries[1] and len(summaries[0]) == 2
