@@ -91,8 +91,10 @@ class _SourceKeepingEncoder(nn.Module):
 class CopyMixin:
     """Pointer-generator forward for a BART-family ``...ForConditionalGeneration`` (``model``, ``lm_head``)."""
 
-    def _add_copy_head(self) -> None:
-        self.copy_head = CopyHead(self.config.d_model)
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self.copy_head = CopyHead(config.d_model)
+        self.post_init()
 
     def get_encoder(self, modality: str | None = None):
         if modality is not None:
@@ -145,21 +147,11 @@ class CopyBartForConditionalGeneration(CopyMixin, BartForConditionalGeneration):
 
     config_class = CopyBartConfig
 
-    def __init__(self, config: CopyBartConfig) -> None:
-        super().__init__(config)
-        self._add_copy_head()
-        self.post_init()
-
 
 class CopyMBartForConditionalGeneration(CopyMixin, MBartForConditionalGeneration):
     """The embedded MBart-style BART (pre-LayerNorm) with a copy mechanism."""
 
     config_class = CopyMBartConfig
-
-    def __init__(self, config: CopyMBartConfig) -> None:
-        super().__init__(config)
-        self._add_copy_head()
-        self.post_init()
 
 
 def register_copy_models() -> None:
