@@ -64,6 +64,11 @@ def quiet_transformers() -> Iterator[None]:
 
 
 LAYER_NORMS = ("pre", "post")
+# the embedded model's config class by (layer_norm, copy_attention), and the model class of each
+EMBEDDED_CONFIGS = {("post", False): BartConfig, ("pre", False): MBartConfig,
+                    ("post", True): CopyBartConfig, ("pre", True): CopyMBartConfig}
+EMBEDDED_MODELS = {BartConfig: BartForConditionalGeneration, MBartConfig: MBartForConditionalGeneration,
+                   CopyBartConfig: CopyBartForConditionalGeneration, CopyMBartConfig: CopyMBartForConditionalGeneration}
 
 
 @dataclass
@@ -95,10 +100,7 @@ def small_bart_config(tokenizer: PreTrainedTokenizerBase, size: BartSize, max_po
         raise UserError(f"--d_model {size.d_model} must be divisible by --attention_heads {size.attention_heads}")
     if size.layer_norm not in LAYER_NORMS:
         raise UserError(f"--layer_norm must be one of {', '.join(LAYER_NORMS)}, got {size.layer_norm!r}")
-    if size.copy_attention:
-        config_class = CopyMBartConfig if size.layer_norm == "pre" else CopyBartConfig
-    else:
-        config_class = MBartConfig if size.layer_norm == "pre" else BartConfig
+    config_class = EMBEDDED_CONFIGS[size.layer_norm, size.copy_attention]
     return config_class(
         vocab_size=len(tokenizer),
         d_model=size.d_model,
@@ -146,15 +148,8 @@ def load_pretrained_config(name: str) -> PretrainedConfig:
 
 def model_from_config(config: PretrainedConfig) -> PreTrainedModel:
     """A freshly initialized model of ``config`` (seed first for reproducible weights)."""
-    if isinstance(config, CopyMBartConfig):
-        return CopyMBartForConditionalGeneration(config)
-    if isinstance(config, CopyBartConfig):
-        return CopyBartForConditionalGeneration(config)
-    if isinstance(config, MBartConfig):
-        return MBartForConditionalGeneration(config)
-    if isinstance(config, BartConfig):
-        return BartForConditionalGeneration(config)
-    return AutoModelForSeq2SeqLM.from_config(config)
+    model_class = EMBEDDED_MODELS.get(type(config))
+    return model_class(config) if model_class else AutoModelForSeq2SeqLM.from_config(config)
 
 
 def load_config(directory: Path) -> PretrainedConfig:
