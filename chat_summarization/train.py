@@ -225,41 +225,44 @@ def generation_settings(args: argparse.Namespace) -> GenerationSettings:
 def _build_base(args: argparse.Namespace, train: list[Dialogue], base_dir: Path) -> None:
     """Tokenizer (with the data's tags) and model config of a fresh run, saved to ``base_dir``."""
     tags = find_tags(text for d in train for text in (d.dialogue, *d.summaries))
+    tokenizer, added = _base_tokenizer(args, train, tags)
+    if args.denoise_ratio > 0:  # before the config, which takes the vocabulary size from the tokenizer
+        add_denoise_marker(tokenizer)
+    config, description = _base_config(args, tokenizer, added, tags, len(train))
+    print_on_main(args.verbose, description)
+    base_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(base_dir)
+    config.save_pretrained(base_dir)
+
+
+def _base_tokenizer(args: argparse.Namespace, train: list[Dialogue], tags: list[str]):
+    """A pretrained model's tokenizer with the tags added (and which were), or a BPE trained on ``train``."""
+    name = args.encoder_decoder_from or args.pretrained_model_name
+    if name:
+        tokenizer = load_pretrained_tokenizer(name)
+        return tokenizer, add_tags(tokenizer, tags)
+    texts = [text for d in train for text in (d.dialogue, *d.summaries)]
+    return train_bpe_tokenizer(texts, args.vocab_size, tags), []
+
+
+def _base_config(args: argparse.Namespace, tokenizer, added: list[str], tags: list[str], n_train: int):
+    """The model config of a fresh run for ``tokenizer``, and a line saying what the model is."""
+    added_line = f"{len(added)} tag token(s) added ({', '.join(added) or 'none'})"
     if args.encoder_decoder_from:
-        tokenizer = load_pretrained_tokenizer(args.encoder_decoder_from)
-        added = add_tags(tokenizer, tags)
-        if args.denoise_ratio > 0:
-            add_denoise_marker(tokenizer)
-        config = encoder_decoder_config(args.encoder_decoder_from, tokenizer)
-        print_on_main(args.verbose, f"Encoder-decoder from {args.encoder_decoder_from} (encoder and decoder "
-                      f"initialized from it, cross-attention new): "
-                      f"{len(added)} tag token(s) added ({', '.join(added) or 'none'})")
-    elif args.pretrained_model_name:
-        tokenizer = load_pretrained_tokenizer(args.pretrained_model_name)
-        added = add_tags(tokenizer, tags)
-        if args.denoise_ratio > 0:
-            add_denoise_marker(tokenizer)
+        return (encoder_decoder_config(args.encoder_decoder_from, tokenizer),
+                f"Encoder-decoder from {args.encoder_decoder_from} (encoder and decoder initialized from it, "
+                f"cross-attention new): {added_line}")
+    if args.pretrained_model_name:
         config = load_pretrained_config(args.pretrained_model_name)
         if isinstance(config, EncoderDecoderConfig):
             set_special_ids(config, tokenizer)
         config.vocab_size = max(config.vocab_size or 0, len(tokenizer))  # embeddings are resized to the tags
-        print_on_main(args.verbose, f"Pretrained model {args.pretrained_model_name}: {len(added)} tag token(s) "
-                      f"added ({', '.join(added) or 'none'})")
-    else:
-        texts = [text for d in train for text in (d.dialogue, *d.summaries)]
-        tokenizer = train_bpe_tokenizer(texts, args.vocab_size, tags)
-        if args.denoise_ratio > 0:
-            add_denoise_marker(tokenizer)
-        max_positions = max(args.max_source_length, args.max_target_length)
-        config = small_bart_config(tokenizer, BartSize(args.d_model, args.encoder_layers, args.decoder_layers,
-                                                       args.attention_heads, args.ffn_dim, args.dropout,
-                                                       args.layer_norm, args.copy_attention),
-                                   max_positions)
-        print_on_main(args.verbose, f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on "
-                      f"{len(train)} dialogues, tags {', '.join(tags) or 'none'}")
-    base_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(base_dir)
-    config.save_pretrained(base_dir)
+        return config, f"Pretrained model {args.pretrained_model_name}: {added_line}"
+    size = BartSize(args.d_model, args.encoder_layers, args.decoder_layers, args.attention_heads, args.ffn_dim,
+                    args.dropout, args.layer_norm, args.copy_attention)
+    config = small_bart_config(tokenizer, size, max(args.max_source_length, args.max_target_length))
+    return config, (f"Embedded BART: byte-level BPE of {len(tokenizer)} tokens trained on {n_train} dialogues, "
+                    f"tags {', '.join(tags) or 'none'}")
 
 
 def resumed_run_meta(checkpoint_dir: Path) -> dict[str, Any]:
