@@ -66,15 +66,15 @@ class OnnxPLMClassifier:
             pairs = (list(text_pairs) if text_pairs is not None else [""] * len(texts)) if self.pair else None
             features = self.encode(texts, pairs)
             order = sorted(range(len(features)), key=lambda i: -len(features[i]["input_ids"]))
-            batches = [self.collate([(i, features[i], None) for i in order[start:start + self.batch_size]])
-                       for start in range(0, len(order), self.batch_size)]
+            batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
 
-            def run(batch: dict[str, Any]) -> torch.Tensor:  # |logits| = (batch, n_labels)
-                return torch.from_numpy(self.session.run(None, {name: batch["inputs"][name].numpy()
-                                                                for name in self.input_names})[0]).float()
+            def run(index: list[int]) -> torch.Tensor:  # padded and run in the runner's thread
+                batch = self.collate([(i, features[i], None) for i in index])
+                feed = {name: batch["inputs"][name].numpy() for name in self.input_names}
+                return torch.from_numpy(self.session.run(None, feed)[0]).float()  # |logits| = (batch, n_labels)
 
-            for batch, logits in zip(batches, self.runner.map(run, batches)):
-                probs[batch["index"]] = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+            for index, logits in zip(batches, self.runner.map(run, batches)):
+                probs[index] = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return {self.name: probs}
 
 
