@@ -21,6 +21,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from ..errors import UserError, first_line
+from .first_position import compute_first_position_only
 
 FLAG = "--pretrained_model_name"
 UNBOUNDED_LENGTH = 100_000  # tokenizers without a known limit say 1e30
@@ -85,6 +86,7 @@ def load_pretrained(
         raise UserError(f"{FLAG} {name}: cannot load a sequence classification model{where}: "
                         f"{first_line(error)}") from None
     ensure_pad_token(model, tokenizer)
+    compute_first_position_only(model)
     new = sorted({*info.get("missing_keys", ()), *(k for k, *_ in info.get("mismatched_keys", ()))})
     return model, tokenizer, new
 
@@ -191,7 +193,9 @@ def _model_class(config: PretrainedConfig) -> type[PreTrainedModel]:
 def model_from_config(values: Mapping[str, Any]) -> PreTrainedModel:
     """An untrained model of the saved architecture (its weights come from a checkpoint next)."""
     quiet_transformers()
-    return _model_class(config_from_dict(values))(config_from_dict(values))
+    model = _model_class(config_from_dict(values))(config_from_dict(values))
+    compute_first_position_only(model)
+    return model
 
 
 def model_from_state(values: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> PreTrainedModel:
@@ -202,6 +206,7 @@ def model_from_state(values: Mapping[str, Any], state_dict: Mapping[str, torch.T
                                                        output_loading_info=True)
     if info.get("missing_keys"):
         raise UserError(f"the model file lacks weights: {', '.join(sorted(info['missing_keys'])[:3])}")
+    compute_first_position_only(model)
     return model.eval()
 
 
