@@ -12,7 +12,12 @@ a fresh process with the same number of threads:
 Training samples/s counts the examples of all epochs over the wall time of the training call (ours
 includes writing its end-of-epoch checkpoint). Dev accuracy is measured by the same code for all.
 
-    python bench/plm_vs_hf_trainer.py --n_train 4000 --n_epochs 1 --threads 2
+With ``--repeats N`` the contenders run N times each, in turn (the order reversed every other round),
+and their median speeds are compared (a shared machine's speed drifts by more than the differences);
+round r uses seed ``--seed + r`` for every contender, and the mean dev accuracies are compared beside
+the range the seeds give.
+
+    python bench/plm_vs_hf_trainer.py --n_train 4000 --n_epochs 1 --threads 2 --repeats 3
 """
 from __future__ import annotations
 
@@ -55,6 +60,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="torch threads of every contender")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each contender, taken in turn; the "
+                        "median speed is compared")
     parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -156,6 +163,31 @@ def worker(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def run_contender(name: str, seed: int, env: dict[str, str]) -> dict:
+    """One training of ``name`` with ``seed`` in a fresh process; its RESULT line."""
+    argv = [a for a in sys.argv[1:] if a != "--only" and a not in CONTENDERS]
+    process = subprocess.run([sys.executable, __file__, *argv, "--seed", str(seed), "--worker", name], env=env,
+                             text=True,
+                             capture_output=True)
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    if process.returncode != 0 or not lines:
+        sys.exit(f"{name} failed:\n{process.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def run_order(contenders: list[str], repeat: int) -> list[str]:
+    """Contenders in turn, the order reversed every other round, so drift in machine speed hits all alike."""
+    return contenders if repeat % 2 == 0 else contenders[::-1]
+
+
+def summary(runs: list[dict]) -> dict:
+    """Median speed and mean dev accuracy over the runs (one seed each), with their ranges."""
+    speeds = sorted(r["samples_per_s"] for r in runs)
+    accuracies = sorted(r["accuracy"] for r in runs)
+    return {"samples_per_s": speeds[len(speeds) // 2], "speeds": (speeds[0], speeds[-1]),
+            "accuracy": sum(accuracies) / len(accuracies), "accuracies": (accuracies[0], accuracies[-1])}
+
+
 def main() -> None:
     args = parse_args()
     if args.worker:
@@ -170,28 +202,30 @@ def main() -> None:
     batches = f"ours --max_tokens {args.max_tokens}, HF batch {args.batch_size}" if args.max_tokens else \
         f"batch {args.batch_size}"
     print(f"{args.n_train} SST-2 rows x {args.n_epochs} epoch(s), {batches}, lr {args.lr}, "
-          f"{args.threads} threads; model {args.model}; load average {load:.2f} (ratios need a quiet machine)",
-          flush=True)
+          f"{args.threads} threads, {args.repeats} run(s) each; model {args.model}; load average {load:.2f} "
+          "(ratios need a quiet machine)", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    results = {}
-    for name in args.only:
-        argv = [a for a in sys.argv[1:] if a != "--only" and a not in CONTENDERS]
-        process = subprocess.run([sys.executable, __file__, *argv, "--worker", name], env=env, text=True,
-                                 capture_output=True)
-        lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
-        if process.returncode != 0 or not lines:
-            sys.exit(f"{name} failed:\n{process.stderr[-3000:]}")
-        results[name] = json.loads(lines[-1][len("RESULT "):])
-        r = results[name]
-        updates = f", {r['updates']} updates" if "updates" in r else ""
-        print(f"{name:11s} {r['samples_per_s']:8.1f} samples/s  ({r['seconds']:.1f}s{updates})  dev accuracy "
-              f"{r['accuracy']:.4f}", flush=True)
+    runs: dict[str, list[dict]] = {name: [] for name in args.only}
+    for repeat in range(args.repeats):
+        for name in run_order(list(args.only), repeat):
+            r = run_contender(name, args.seed + repeat, env)
+            runs[name].append(r)
+            updates = f", {r['updates']} updates" if "updates" in r else ""
+            print(f"{name:11s} {r['samples_per_s']:8.1f} samples/s  ({r['seconds']:.1f}s{updates})  dev accuracy "
+                  f"{r['accuracy']:.4f}  seed {args.seed + repeat}", flush=True)
+    results = {name: summary(name_runs) for name, name_runs in runs.items()}
+    if args.repeats > 1:
+        for name, r in results.items():
+            print(f"{name:11s} median {r['samples_per_s']:.1f} samples/s (runs {r['speeds'][0]:.1f}-"
+                  f"{r['speeds'][1]:.1f}), mean dev accuracy {r['accuracy']:.4f} (seeds {r['accuracies'][0]:.4f}-"
+                  f"{r['accuracies'][1]:.4f})")
     if "ours" in results:
         for name in ("hf_random", "hf_grouped"):
             if name in results:
                 ratio = results["ours"]["samples_per_s"] / results[name]["samples_per_s"]
                 gap = 100 * (results["ours"]["accuracy"] - results[name]["accuracy"])
-                print(f"ours / {name}: {ratio:.2f}x samples/s, accuracy {gap:+.2f} points")
+                print(f"ours / {name}: {ratio:.2f}x samples/s, accuracy {gap:+.2f} points"
+                      + (" (median speeds, mean accuracies)" if args.repeats > 1 else ""))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
