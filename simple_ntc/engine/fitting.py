@@ -30,6 +30,7 @@ from .handlers import BestScore, RunHandlers, setup_handlers
 from .optim import create_optimizer, create_scheduler, warmup_steps_for
 from .options import EngineOptions
 from .resume import finished_run, prepare_checkpoint_dir
+from .sparse_embeddings import SparseEmbeddingGradients
 from .state import seed_rank_stream
 from .step import LossFn, NonFiniteLoss
 from .trainers import loss_weight_of, setup_evaluator, setup_trainer
@@ -124,8 +125,10 @@ def fit(
     optimizer, scheduler, scaler = setup_optimization(
         core, options, math.ceil(len(train_loader) / options.grad_acc), device)
     names = [*step_metrics, "|param|", "|g_param|"]
+    # one process only: DDP all-reduces dense gradients
+    embedding_grads = SparseEmbeddingGradients(core) if idist.get_world_size() == 1 else None
     trainer = setup_trainer(model, optimizer, scheduler, scaler, loss_fn, device, options, names,
-                            loss_weight_of(train_loader))
+                            loss_weight_of(train_loader), embedding_grads)
     evaluator = setup_evaluator(core, eval_fn, metrics or {}, device, options) if validating else None
     saved: dict[str, Any] = {"model": core, "optimizer": optimizer, "scheduler": scheduler}
     if scaler.is_enabled():
@@ -141,12 +144,16 @@ def fit(
 
     started = time.time()
     try:
+        if embedding_grads is not None:
+            embedding_grads.enable()
         trainer.run(train_loader, max_epochs=options.n_epochs)
     except NonFiniteLoss as error:
         last = find_last_checkpoint(checkpoint_dir)
         kept = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
         raise NonFiniteLoss(f"{error}; {kept} (lower --lr or set --max_grad_norm)") from None
     finally:
+        if embedding_grads is not None:
+            embedding_grads.restore()
         if wandb_logger is not None:
             wandb_logger.close()
     return _finish(model, core, trainer, run, checkpoint_dir, options, resumed_from, started)

@@ -18,6 +18,7 @@ from ignite.utils import convert_tensor
 from torch import nn
 
 from ..errors import UserError
+from .sparse_embeddings import SparseEmbeddingGradients
 
 
 @dataclass
@@ -68,6 +69,14 @@ def total_norm(tensors: list[torch.Tensor]) -> float:
     return float(torch.nn.utils.get_total_norm(tensors))
 
 
+def clip_gradients(params: list[torch.Tensor], grads: list[torch.Tensor], max_norm: float) -> float:
+    """``clip_grad_norm_`` that skips its multiply when the factor would be 1 (the same gradients, one pass fewer)."""
+    norm = torch.nn.utils.get_total_norm(grads)
+    if float(max_norm / (norm + 1e-6)) < 1.0:  # clip_grad_norm_'s factor before it is clamped to 1
+        torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
+    return float(norm)
+
+
 def _accumulation_group(position: int, epoch_length: int, grad_acc: int) -> tuple[int, bool]:
     """Size of the accumulation group of the 1-based ``position`` in an epoch and whether it ends it.
 
@@ -90,6 +99,7 @@ def create_train_step(
     scaler: torch.amp.GradScaler | None = None,
     param_norm_every: int = 10,
     loss_weight: LossWeight | None = None,
+    embedding_grads: SparseEmbeddingGradients | None = None,
 ) -> Callable[[Engine, Any], dict[str, float]]:
     """The training process function for an Ignite ``Engine``.
 
@@ -98,6 +108,7 @@ def create_train_step(
     refreshed every ``param_norm_every`` updates: it moves slowly and costs a pass over the
     weights) and the current ``lr``. ``loss_weight(engine)`` scales this process's loss (see
     :meth:`BucketBatchSampler.loss_weight`); a NaN/inf loss stops training with :class:`NonFiniteLoss`.
+    ``embedding_grads`` turns sparse embedding gradients dense before each update.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     use_scaler = scaler is not None and scaler.is_enabled()
@@ -126,11 +137,13 @@ def create_train_step(
             (scaler.scale(loss) if use_scaler else loss).backward()
 
         if update:
+            if embedding_grads is not None:
+                embedding_grads.densify()
             if use_scaler:
                 scaler.unscale_(optimizer)  # clip (and report) true gradient norms
             grads = [p.grad for p in params if p.grad is not None]
             if max_grad_norm > 0:
-                norms["|g_param|"] = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
+                norms["|g_param|"] = clip_gradients(params, grads, max_grad_norm) if grads else 0.0
             else:
                 norms["|g_param|"] = total_norm(grads)
             stepped = True

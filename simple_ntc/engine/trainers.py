@@ -11,6 +11,7 @@ from torch import nn
 
 from .options import EngineOptions
 from .reporting import attach_running_averages
+from .sparse_embeddings import SparseEmbeddingGradients
 from .step import LossFn, LossWeight, create_eval_step, create_train_step
 
 
@@ -32,10 +33,12 @@ def setup_trainer(
     options: EngineOptions,
     step_metrics: Sequence[str],
     loss_weight: LossWeight | None = None,
+    embedding_grads: SparseEmbeddingGradients | None = None,
 ) -> Engine:
     """The training engine; its step outputs are running-averaged as ``state.metrics[name]``."""
     trainer = Engine(create_train_step(model, optimizer, scheduler, loss_fn, device, options.grad_acc,
-                                       options.max_grad_norm, options.precision, scaler, loss_weight=loss_weight))
+                                       options.max_grad_norm, options.precision, scaler, loss_weight=loss_weight,
+                                       embedding_grads=embedding_grads))
     trainer.logger.disabled = True
     attach_running_averages(trainer, step_metrics)
     return trainer
