@@ -182,11 +182,10 @@ def report_training(runs: dict[str, list[dict]], held_out_rows: int, args) -> No
                for name, name_runs in runs.items()}
     print("training samples/s (median of " + str(args.repeats) + "): "
           + " | ".join(f"{name} {speed:.1f}" for name, speed in medians.items()))
-    if "ours" in medians:
-        print("training ratio ours / Seq2SeqTrainer: " + ", ".join(
-            f"{medians['ours'] / medians[name]:.2f}x ({label})"
-            for name, label in (("hf_random", "random"), ("hf_grouped", "group_by_length")) if name in medians)
-            + "  [target >= 1.2x]", flush=True)
+    ratios = [f"{medians['ours'] / medians[name]:.2f}x ({label})" for name, label in
+              (("hf_random", "random"), ("hf_grouped", "group_by_length")) if name in medians and "ours" in medians]
+    if ratios:
+        print(f"training ratio ours / Seq2SeqTrainer: {', '.join(ratios)}  [target >= 1.2x]", flush=True)
     if held_out_rows:
         for name, name_runs in runs.items():
             losses = [r["loss"] for r in name_runs]
