@@ -39,3 +39,14 @@ def timed(fn: Callable[[], object]) -> float:
 def machine_note() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"cpus={os.cpu_count()} load_avg_1min={load:.2f} (ratios are only meaningful on a quiet machine)"
+
+
+def run_order(contenders: list[str], repeat: int) -> list[str]:
+    """Contenders in turn, the order reversed every other round, so drift in machine speed hits all alike."""
+    return contenders if repeat % 2 == 0 else contenders[::-1]
+
+
+def median(values: list[float]) -> float:
+    """The middle value (the upper one of an even count), the same rule for every contender."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]

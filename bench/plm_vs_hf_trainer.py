@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import median, run_order  # noqa: E402
+
 CONTENDERS = ("ours", "hf_random", "hf_grouped")
 
 
@@ -167,25 +169,19 @@ def run_contender(name: str, seed: int, env: dict[str, str]) -> dict:
     """One training of ``name`` with ``seed`` in a fresh process; its RESULT line."""
     argv = [a for a in sys.argv[1:] if a != "--only" and a not in CONTENDERS]
     process = subprocess.run([sys.executable, __file__, *argv, "--seed", str(seed), "--worker", name], env=env,
-                             text=True,
-                             capture_output=True)
+                             text=True, capture_output=True)
     lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
     if process.returncode != 0 or not lines:
         sys.exit(f"{name} failed:\n{process.stderr[-3000:]}")
     return json.loads(lines[-1][len("RESULT "):])
 
 
-def run_order(contenders: list[str], repeat: int) -> list[str]:
-    """Contenders in turn, the order reversed every other round, so drift in machine speed hits all alike."""
-    return contenders if repeat % 2 == 0 else contenders[::-1]
-
-
 def summary(runs: list[dict]) -> dict:
     """Median speed and mean dev accuracy over the runs (one seed each), with their ranges."""
-    speeds = sorted(r["samples_per_s"] for r in runs)
-    accuracies = sorted(r["accuracy"] for r in runs)
-    return {"samples_per_s": speeds[len(speeds) // 2], "speeds": (speeds[0], speeds[-1]),
-            "accuracy": sum(accuracies) / len(accuracies), "accuracies": (accuracies[0], accuracies[-1])}
+    speeds = [r["samples_per_s"] for r in runs]
+    accuracies = [r["accuracy"] for r in runs]
+    return {"samples_per_s": median(speeds), "speeds": (min(speeds), max(speeds)),
+            "accuracy": sum(accuracies) / len(accuracies), "accuracies": (min(accuracies), max(accuracies))}
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ from chat_summarization.tokenizer import SummaryDecoder, find_tags, train_bpe_to
 from chat_summarization.training import summarization_loss, token_losses  # noqa: E402
 from simple_ntc.engine import EngineOptions, fit, seed_everything  # noqa: E402
 
-from bench.common import machine_note  # noqa: E402
+from bench.common import machine_note, median, run_order  # noqa: E402
 
 DATA = Path(os.environ.get("SIMPLE_NTC_DATA", ROOT.parent / "shared" / "data"))
 KOREAN_DEV = DATA / "ko-dialogsum-upstage" / "edition-2024" / "dev.csv"
@@ -150,11 +150,6 @@ def train_contender(name: str, initial, tokenizer, dataset, pad_id: int, args, w
     return model, seconds
 
 
-def run_order(contenders: list[str], repeat: int) -> list[str]:
-    """Contenders in turn, the order reversed every other round, so drift in machine speed hits all alike."""
-    return contenders if repeat % 2 == 0 else contenders[::-1]
-
-
 def compare_training(initial, tokenizer, dataset, fmt: SequenceFormat, held_out: list, args) -> None:
     """Time every contender ``--repeats`` times (seed 0, 1, ...) and score what each trained."""
     held_out_set = SummarizationDataset(held_out, tokenizer, fmt, 512, 128) if held_out else None
@@ -178,8 +173,7 @@ def compare_training(initial, tokenizer, dataset, fmt: SequenceFormat, held_out:
 
 
 def report_training(runs: dict[str, list[dict]], held_out_rows: int, args) -> None:
-    medians = {name: sorted(r["samples_per_s"] for r in name_runs)[len(name_runs) // 2]
-               for name, name_runs in runs.items()}
+    medians = {name: median([r["samples_per_s"] for r in name_runs]) for name, name_runs in runs.items()}
     print("training samples/s (median of " + str(args.repeats) + "): "
           + " | ".join(f"{name} {speed:.1f}" for name, speed in medians.items()))
     ratios = [f"{medians['ours'] / medians[name]:.2f}x ({label})" for name, label in
