@@ -1,6 +1,7 @@
 """Helpers shared by the benchmarks: data location, timing and ratio printing."""
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from collections.abc import Callable
@@ -50,3 +51,11 @@ def median(values: list[float]) -> float:
     """The middle value (the upper one of an even count), the same rule for every contender."""
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
+
+
+def positive_int(text: str) -> int:
+    """argparse type of a count such as ``--repeats``: a one-line usage error below 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

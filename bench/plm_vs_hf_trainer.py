@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import median, run_order  # noqa: E402
+from bench.common import median, positive_int, run_order  # noqa: E402
 
 CONTENDERS = ("ours", "hf_random", "hf_grouped")
 
@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="torch threads of every contender")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each contender, taken in turn; the "
+    parser.add_argument("--repeats", type=positive_int, default=1, help="runs of each contender, taken in turn; the "
                         "median speed is compared")
     parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)

@@ -52,7 +52,7 @@ from chat_summarization.tokenizer import SummaryDecoder, find_tags, train_bpe_to
 from chat_summarization.training import summarization_loss, token_losses  # noqa: E402
 from simple_ntc.engine import EngineOptions, fit, seed_everything  # noqa: E402
 
-from bench.common import machine_note, median, run_order  # noqa: E402
+from bench.common import machine_note, median, positive_int, run_order  # noqa: E402
 
 DATA = Path(os.environ.get("SIMPLE_NTC_DATA", ROOT.parent / "shared" / "data"))
 KOREAN_DEV = DATA / "ko-dialogsum-upstage" / "edition-2024" / "dev.csv"
@@ -214,7 +214,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max_tokens", type=int, default=0, help="ours: batches of at most N padded tokens "
                         "(dialogue + summary) instead of --batch_size rows; 0: rows")
     parser.add_argument("--n_epochs", type=int, default=1, help="training epochs (all contenders)")
-    parser.add_argument("--repeats", type=int, default=1, help="trainings of each contender (seeds 0, 1, ...), "
+    parser.add_argument("--repeats", type=positive_int, default=1, help="trainings of each contender (seeds 0, 1, ...), "
                         "taken in turn; median speeds are compared")
     parser.add_argument("--only", nargs="+", choices=CONTENDERS, default=list(CONTENDERS), help="contenders")
     parser.add_argument("--score_rows", type=int, default=64, help="held-out dialogues scored after training")
